@@ -1,0 +1,72 @@
+/*
+ * The parent: root, tiny.  Reads the configuration, binds the listener and
+ * the control socket, spawns and supervises the children, reloads on
+ * SIGHUP, stops on SIGTERM.  It parses nothing from the network.
+ */
+#ifndef BALLAST_PARENT_H
+#define BALLAST_PARENT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "common/conf.h"
+#include "common/proc.h"
+
+struct event;
+struct event_base;
+struct ipc_chan;
+
+enum child_state {
+	CHILD_DOWN = 0,		/* not running, restart scheduled */
+	CHILD_STARTING,		/* exec'd, no READY yet */
+	CHILD_RUNNING
+};
+
+struct parent;
+
+struct child_proc {
+	struct parent		*parent;
+	enum proc_id		 id;
+	enum child_state	 state;
+	pid_t			 pid;
+	uint64_t		 uid;
+	struct ipc_chan		*chan;
+	time_t			 started;	/* wall clock, for uptime */
+	uint64_t		 started_ms;	/* monotonic, for backoff */
+	unsigned		 restarts;
+	unsigned		 backoff_ms;
+	struct event		*restart_ev;
+};
+
+struct parent {
+	struct event_base	*base;
+	struct ballast_conf	 conf;
+	const char		*conffile;
+	char			 self_exe[4096];	/* re-exec'd as the front */
+	int			 foreground;
+	int			 verbose;
+	int			 listen_fd;
+	int			 control_fd;
+	int			 stopping;
+	int			 announced;		/* systemd told READY */
+	time_t			 started;
+	struct child_proc	 child[PROC_MAX];	/* front..indexd used */
+	struct event		*stop_ev;
+};
+
+__attribute__((noreturn)) void parent_main(struct parent *);
+int	parent_reload(struct parent *, char *msg, size_t msglen);
+void	parent_stop(struct parent *);
+
+/* parent_listen.c */
+int	listen_tcp(const char *addr, uint16_t port);
+int	listen_control(const char *path);
+
+/* control.c */
+void	control_init(struct parent *);
+
+/* sd_notify.c: "READY=1" etc. when NOTIFY_SOCKET is set; 0 otherwise. */
+int	sd_notify_send(const char *state);
+
+#endif

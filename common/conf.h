@@ -1,0 +1,66 @@
+/*
+ * ballast.conf: one setting per line, OpenBSD style (see ballast.conf.5).
+ * The parent parses the file; children receive the normalised text over
+ * IPC and parse it with the same code.  conf_print() writes the
+ * normalised form, which parses again to the same struct.
+ */
+#ifndef BALLAST_CONF_H
+#define BALLAST_CONF_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/proc.h"
+
+#define CONF_MAX_SIZE	(1024 * 1024)	/* a config file larger is refused */
+#define CONF_STR_MAX	1024
+
+struct ballast_conf {
+	/* network */
+	char		listen_addr[64];	/* "127.0.0.1", "::", ... */
+	uint16_t	listen_port;
+	char		tls_cert[PATH_MAX];
+	char		tls_key[PATH_MAX];
+
+	/* files and places */
+	char		keyring[PATH_MAX];
+	char		control_socket[PATH_MAX];
+	char		libexec_dir[PATH_MAX];
+	char		chroot_dir[PATH_MAX];	/* empty dir children chroot to */
+
+	/* PostgreSQL conninfo strings, one per role */
+	char		db_auth[CONF_STR_MAX];
+	char		db_index[CONF_STR_MAX];
+
+	/* the unprivileged user of each child, indexed by enum proc_id */
+	char		user[PROC_MAX][64];
+
+	/* front limits */
+	uint64_t	max_connections;
+	uint64_t	max_header_size;	/* bytes, request line + headers */
+	uint64_t	max_body_size;		/* bytes */
+	uint64_t	header_timeout;		/* seconds to receive all headers */
+	uint64_t	body_timeout;		/* seconds to receive the body */
+	uint64_t	idle_timeout;		/* seconds a keep-alive may idle */
+	uint64_t	ipc_timeout;		/* seconds before a peer's 504 */
+
+	int		log_level;		/* LOG_LEVEL_* */
+};
+
+void	conf_defaults(struct ballast_conf *);
+/*
+ * Parse a file or a text.  On error returns -1 and writes
+ * "file:line: message" into err.  The struct is written only on success.
+ */
+int	conf_parse_file(const char *path, struct ballast_conf *,
+	    char *err, size_t errlen);
+int	conf_parse_text(const char *name, const char *text, size_t len,
+	    struct ballast_conf *, char *err, size_t errlen);
+/* Normalised text of every setting; 0 or -1 on write error. */
+int	conf_print(FILE *, const struct ballast_conf *);
+/* Same, into a malloc'd NUL-terminated string. */
+char	*conf_to_text(const struct ballast_conf *);
+
+#endif

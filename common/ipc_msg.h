@@ -1,0 +1,171 @@
+/*
+ * The message catalogue: every IPC message type of the suite, one enum,
+ * grouped by direction, with one body struct each and a field table from
+ * which the single validating decoder and the encoder work.
+ *
+ * On the wire a message is a msgpack array [type, request_id, body] where
+ * body is a map of string keys.  Decoding checks, before any handler sees
+ * the message: the array shape, a known type, the exact key set of the
+ * body (no extras, no duplicates, every required key), each value's type,
+ * string/bin lengths, integer ranges, and that strings are UTF-8 without
+ * NUL.  Bump IPC_VERSION on any incompatible change.
+ */
+#ifndef BALLAST_IPC_MSG_H
+#define BALLAST_IPC_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/proc.h"
+
+#define IPC_VERSION	1
+/* Hard cap on one encoded message; larger frames are refused unread. */
+#define IPC_MAX_MSG	(32u * 1024 * 1024)
+/* Caps that apply to every field unless its table entry says less. */
+#define IPC_MAX_STR	(IPC_MAX_MSG - 64)
+#define IPC_MAX_STRV	4096
+
+enum ipc_type {
+	IMSG_NONE = 0,
+
+	/* parent -> child, start-up and reload */
+	IMSG_CONF,		/* normalised config text */
+	IMSG_FD,		/* a resource fd the parent opened */
+	IMSG_CONF_END,		/* start-up data complete */
+	IMSG_CHANNEL,		/* socketpair end to another child */
+	IMSG_RELOAD,		/* new normalised config text */
+
+	/* child -> parent */
+	IMSG_READY,		/* sandboxed, serving */
+
+	/* health: parent or front -> child, and the answer */
+	IMSG_PING,
+	IMSG_PONG,
+
+	/* ballastctl <-> parent on the control socket */
+	IMSG_CTL_STATUS,
+	IMSG_CTL_PROC,		/* one per process, then IMSG_CTL_RESULT */
+	IMSG_CTL_RELOAD,
+	IMSG_CTL_STOP,
+	IMSG_CTL_RESULT,
+
+	IMSG_MAX
+};
+
+/* A byte string; data is NUL-terminated for convenience, len excludes it. */
+struct ipc_bin {
+	uint8_t		*data;
+	size_t		 len;
+};
+
+/* An array of strings. */
+struct ipc_strv {
+	char		**v;
+	size_t		  n;
+};
+
+/* Bodies.  Strings are heap copies owned by the decoded message. */
+struct imsg_empty {
+	int		 unused;
+};
+
+struct imsg_conf {
+	char		*text;
+};
+
+struct imsg_fd {
+	char		*what;		/* "keyring", "tls-cert", "tls-key", "listen" */
+};
+
+struct imsg_channel {
+	uint64_t	 peer;		/* enum proc_id */
+};
+
+struct imsg_ready {
+	uint64_t	 pid;
+	uint64_t	 uid;
+	uint64_t	 gid;
+};
+
+struct imsg_pong {
+	uint64_t	 pid;
+	char		*state;		/* "ok" or a short reason */
+};
+
+struct imsg_ctl_proc {
+	char		*name;
+	char		*state;		/* "running", "starting", "restarting" */
+	uint64_t	 pid;
+	uint64_t	 uid;
+	uint64_t	 uptime;	/* seconds */
+	uint64_t	 restarts;
+};
+
+struct imsg_ctl_result {
+	int		 ok;
+	char		*message;
+};
+
+enum ipc_kind {
+	IPC_K_U64,
+	IPC_K_I64,
+	IPC_K_BOOL,		/* stored as int */
+	IPC_K_STR,		/* char *, UTF-8, no NUL */
+	IPC_K_BIN,		/* struct ipc_bin */
+	IPC_K_STRV		/* struct ipc_strv */
+};
+
+struct ipc_field {
+	const char	*key;
+	enum ipc_kind	 kind;
+	size_t		 off;		/* offset in the body struct */
+	uint64_t	 min;		/* U64: min value; STR/BIN: min length */
+	uint64_t	 max;		/* U64: max value; STR/BIN: max length; STRV: max count */
+	int		 optional;
+};
+
+struct ipc_msgdef {
+	const char		*name;
+	size_t			 bodysize;
+	const struct ipc_field	*fields;
+	size_t			 nfields;
+	uint32_t		 senders;	/* PROC_BIT set */
+	uint32_t		 receivers;	/* PROC_BIT set */
+	int			 wants_fd;	/* 1: exactly one fd rides along */
+};
+
+/* A decoded message. */
+struct ipc_msg {
+	enum ipc_type	 type;
+	uint64_t	 id;		/* request id, echoed in replies */
+	int		 fd;		/* passed fd or -1; closed by ipc_msg_clear */
+	void		*body;		/* struct imsg_* of the type */
+};
+
+const struct ipc_msgdef	*ipc_msgdef(enum ipc_type);
+const char		*ipc_type_name(enum ipc_type);
+
+/* 1 when `from` may send `type` to `to` (the trust table). */
+int	ipc_policy_allows(enum ipc_type type, enum proc_id from, enum proc_id to);
+
+/*
+ * Encode into a malloc'd buffer (*out, *outlen), msgpack only (no frame
+ * header).  Fails (-1) when the body does not satisfy its own field table,
+ * so a process can never send what its peer would refuse.
+ */
+int	ipc_encode(enum ipc_type, uint64_t id, const void *body,
+	    uint8_t **out, size_t *outlen);
+
+/*
+ * Decode one complete msgpack message.  On failure returns -1 and writes
+ * a short reason (never message contents) into err.
+ */
+int	ipc_decode(const uint8_t *buf, size_t len, struct ipc_msg *msg,
+	    char *err, size_t errlen);
+
+/* Wipe and free a decoded body, close its fd; msg can be reused. */
+void	ipc_msg_clear(struct ipc_msg *);
+/* Wipe and free a body struct of the given type (not the struct itself). */
+void	ipc_body_wipe(enum ipc_type, void *body);
+
+#endif
