@@ -64,15 +64,7 @@ struct conf_setting {
 
 #define FIELD(f)	offsetof(struct ballast_conf, f), \
 			sizeof(((struct ballast_conf *)NULL)->f)
-#define USER(p)		{ { "user", #p }, CK_USER, \
-			  FIELD(user[PROC_ ## p ## _ID]), 0, 0 }
-
-/* proc ids by lower-case name, for the USER() rows */
-#define PROC_front_ID	PROC_FRONT
-#define PROC_keyd_ID	PROC_KEYD
-#define PROC_authd_ID	PROC_AUTHD
-#define PROC_indexd_ID	PROC_INDEXD
-#define PROC_fetcher_ID	PROC_FETCHER
+#define USER(name, id)	{ { "user", name }, CK_USER, FIELD(user[id]), 0, 0 }
 
 /* Also the order conf_print() writes. */
 static const struct conf_setting conf_settings[] = {
@@ -88,11 +80,11 @@ static const struct conf_setting conf_settings[] = {
 	{ { "chroot", NULL },		CK_PATH, FIELD(chroot_dir), 0, 0 },
 	{ { "database", "auth" },	CK_STRING, FIELD(db_auth), 0, 0 },
 	{ { "database", "index" },	CK_STRING, FIELD(db_index), 0, 0 },
-	USER(front),
-	USER(keyd),
-	USER(authd),
-	USER(indexd),
-	USER(fetcher),
+	USER("front", PROC_FRONT),
+	USER("keyd", PROC_KEYD),
+	USER("authd", PROC_AUTHD),
+	USER("indexd", PROC_INDEXD),
+	USER("fetcher", PROC_FETCHER),
 	{ { "limit", "connections" },	CK_NUMBER,
 	    FIELD(max_connections), 1, 1000000 },
 	{ { "limit", "header-size" },	CK_SIZE,
@@ -233,7 +225,8 @@ static int
 conf_bare_char(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || strchr("_./:@-", c) != NULL;
+	    (c >= '0' && c <= '9') ||
+	    (c != '\0' && strchr("_./:@-", c) != NULL);
 }
 
 /* Where a word ends: end of line, blank, or a comment. */

@@ -328,6 +328,7 @@ wait_fd(int fd, short events)
 static void	chan_read_cb(int, short, void *);
 static void	chan_write_cb(int, short, void *);
 
+/* On failure the caller keeps fd. */
 struct ipc_chan *
 ipc_chan_new(struct event_base *base, int fd, enum proc_id self,
     enum proc_id peer, ipc_dispatch_cb dispatch, ipc_error_cb error,
@@ -409,6 +410,8 @@ chan_fail(struct ipc_chan *c, const char *why)
 	if (c->dead)
 		return -1;
 	chan_stop(c);
+	if (c->error == NULL)
+		return -1;
 	c->busy++;
 	c->error(c, why, c->arg);
 	(void)chan_after_cb(c);
@@ -537,13 +540,19 @@ chan_recv(struct ipc_chan *c)
 	uint64_t	 start;
 	ssize_t		 n;
 
-	/* With a frame's header in, make room for the whole frame. */
+	/*
+	 * With a frame's header in, make room for more of it, but at most
+	 * doubling what has arrived: a peer makes us allocate only as much
+	 * as it really sends, not what a 4-byte header announces.
+	 */
 	have = c->in.len - c->in.off;
 	if (have >= IPC_HDR) {
 		size_t	 flen = get_be32(c->in.data + c->in.off);
 
-		if (flen <= IPC_MAX_MSG && IPC_HDR + flen - have > want)
+		if (flen <= IPC_MAX_MSG && IPC_HDR + flen > have)
 			want = IPC_HDR + flen - have;
+		if (want > have && want > IPC_READ_CHUNK)
+			want = have > IPC_READ_CHUNK ? have : IPC_READ_CHUNK;
 	}
 	if (wbuf_reserve(&c->in, want) == -1) {
 		errno = ENOMEM;

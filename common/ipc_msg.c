@@ -127,7 +127,9 @@ ipc_policy_allows(enum ipc_type type, enum proc_id from, enum proc_id to)
 
 	if ((def = ipc_msgdef(type)) == NULL)
 		return 0;
-	if ((int)from < 0 || from >= PROC_MAX || (int)to < 0 || to >= PROC_MAX)
+	/* No channel joins a process to itself (the front pings, say). */
+	if ((int)from < 0 || from >= PROC_MAX || (int)to < 0 ||
+	    to >= PROC_MAX || from == to)
 		return 0;
 	return (def->senders & PROC_BIT(from)) != 0 &&
 	    (def->receivers & PROC_BIT(to)) != 0;

@@ -76,6 +76,7 @@ sandbox_describe(void)
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <linux/landlock.h>
+#include <linux/netlink.h>
 #include <sched.h>
 #include <stdint.h>
 #include <termios.h>
@@ -127,6 +128,7 @@ static struct {
 	int	 perms;
 } unveils[UNVEIL_MAX];
 static size_t	 nunveils;
+static int	 pledged;
 static char	 describe[64] = "none";
 
 /*
@@ -391,19 +393,30 @@ static const int sc_stdio[] = {
 	SCMP_SYS(rseq), SCMP_SYS(set_robust_list),
 };
 
-/* "rpath": path lookups that only read (open itself: sc_open()). */
-static const int sc_rpath[] = {
-	SCMP_SYS(stat), SCMP_SYS(lstat), SCMP_SYS(newfstatat), SCMP_SYS(statx),
-	SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2),
-	SCMP_SYS(readlink), SCMP_SYS(readlinkat), SCMP_SYS(getdents64),
-	SCMP_SYS(getcwd), SCMP_SYS(chdir), SCMP_SYS(fchdir),
+/*
+ * "rpath": path lookups that only read (open itself: sc_open()).  Landlock
+ * does not cover metadata, so without rpath the lookups fail with EACCES
+ * (sc_lookups()): libpq stat()s ~/.pgpass on every connect, glibc probes
+ * files, and neither should die for it.
+ */
+static const int sc_lookup[] = {
+	SCMP_SYS(stat), SCMP_SYS(lstat), SCMP_SYS(statx), SCMP_SYS(access),
+	SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(readlink),
+	SCMP_SYS(readlinkat),
 };
 
+static const int sc_rpath[] = {
+	SCMP_SYS(newfstatat), SCMP_SYS(getdents64), SCMP_SYS(getcwd),
+	SCMP_SYS(chdir), SCMP_SYS(fchdir),
+};
+
+/* "wpath": files opened for writing (log files, indexd's spool) */
 static const int sc_wpath[] = {
 	SCMP_SYS(ftruncate), SCMP_SYS(truncate), SCMP_SYS(fsync),
 	SCMP_SYS(fdatasync),
 };
 
+/* "cpath": creating and removing names, as pledge(2)'s cpath */
 static const int sc_cpath[] = {
 	SCMP_SYS(mkdir), SCMP_SYS(mkdirat), SCMP_SYS(rmdir),
 	SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(rename),
@@ -423,16 +436,19 @@ static const int sc_dns[] = {
 	SCMP_SYS(sendmmsg), SCMP_SYS(bind),
 };
 
+/* "proc": the parent's fork/wait/kill (fork itself is clone: sc_clone()) */
 static const int sc_proc[] = {
 	SCMP_SYS(fork), SCMP_SYS(vfork), SCMP_SYS(wait4), SCMP_SYS(waitid),
 	SCMP_SYS(kill), SCMP_SYS(setpgid), SCMP_SYS(getpgid),
 	SCMP_SYS(getpgrp), SCMP_SYS(setsid), SCMP_SYS(getsid),
 };
 
+/* "exec": running a program still needs "x" on its path (Landlock) */
 static const int sc_exec[] = {
 	SCMP_SYS(execve), SCMP_SYS(execveat),
 };
 
+/* "id": changing ids after the sandbox is up (none of ours does) */
 static const int sc_id[] = {
 	SCMP_SYS(setuid), SCMP_SYS(setgid), SCMP_SYS(setgroups),
 	SCMP_SYS(setresuid), SCMP_SYS(setresgid), SCMP_SYS(setreuid),
@@ -443,17 +459,6 @@ static const int sc_id[] = {
 static const int sc_thread[] = {
 	SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(sched_getaffinity),
 };
-
-#if defined(BALLAST_SAN)
-/*
- * ASan/UBSan runtime: its allocator and error reports.  Leak checking
- * (ptrace-based) is done before the filter goes in; see san_prepare().
- */
-static const int sc_san[] = {
-	SCMP_SYS(sched_yield), SCMP_SYS(getrusage), SCMP_SYS(sched_getaffinity),
-	SCMP_SYS(sigaltstack),
-};
-#endif
 
 /* A libseccomp error (negative errno) → -1 with errno. */
 static int
@@ -478,6 +483,8 @@ sc_allow(scmp_filter_ctx ctx, const int *nrs, size_t n)
 		}
 	return 0;
 }
+
+#define SC_ALLOW(ctx, a)	sc_allow((ctx), (a), nitems(a))
 
 /* Allow nr when (arg[argn] & mask) == val. */
 static int
@@ -554,6 +561,13 @@ open_action(unsigned int promises, int flags)
 	unsigned int	 need = 0;
 	int		 acc = flags & O_ACCMODE;
 
+	/*
+	 * "dns" reads /etc/resolv.conf, /etc/hosts, nsswitch.conf like
+	 * pledge(2)'s; which files exactly is the unveil list's job.
+	 */
+	if (promises & P_DNS)
+		promises |= P_RPATH;
+
 	if (acc == O_ACCMODE)
 		return SCMP_ACT_ERRNO(EACCES);
 	if (acc == O_RDONLY || acc == O_RDWR)
@@ -590,6 +604,23 @@ sc_open(scmp_filter_ctx ctx, unsigned int promises)
 	return 0;
 }
 
+/* Path lookups: allowed with rpath, EACCES without. */
+static int
+sc_lookups(scmp_filter_ctx ctx, unsigned int p)
+{
+	uint32_t	 act = SCMP_ACT_ERRNO(EACCES);
+
+	if (p & P_RPATH)
+		return SC_ALLOW(ctx, sc_lookup) == -1 ||
+		    SC_ALLOW(ctx, sc_rpath) == -1 ? -1 : 0;
+	for (size_t i = 0; i < nitems(sc_lookup); i++)
+		if (sc_err(seccomp_rule_add(ctx, act, sc_lookup[i], 0)) == -1)
+			return -1;
+	/* newfstatat(fd, "", AT_EMPTY_PATH) is fstat(): see sc_stdio_args() */
+	return sc_err(seccomp_rule_add(ctx, act, SCMP_SYS(newfstatat), 1,
+	    SCMP_A3(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, 0)));
+}
+
 /* socket()/socketpair() by domain (and type for "dns"). */
 static int
 sc_sockets(scmp_filter_ctx ctx, unsigned int p)
@@ -612,6 +643,19 @@ sc_sockets(scmp_filter_ctx ctx, unsigned int p)
 		    sc_err(seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
 		    SCMP_SYS(socket), 2, SCMP_A0(SCMP_CMP_EQ, AF_INET6),
 		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM))) == -1)
+			return -1;
+		/* getaddrinfo() asks the kernel for local addresses first */
+		if (sc_err(seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+		    SCMP_SYS(socket), 2, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
+		    SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE))) == -1)
+			return -1;
+		/*
+		 * ... and tries nscd's Unix socket: refuse it gently so that
+		 * glibc falls back to its own lookup, without "unix".
+		 */
+		if (!(p & P_UNIX) && sc_err(seccomp_rule_add(ctx,
+		    SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_EQ, AF_UNIX))) == -1)
 			return -1;
 	}
 	return 0;
@@ -643,16 +687,12 @@ sc_clone(scmp_filter_ctx ctx, unsigned int p)
 	return 0;
 }
 
-#define SC_ALLOW(ctx, a)	sc_allow((ctx), (a), nitems(a))
-
 static int
 sc_rules(scmp_filter_ctx ctx, unsigned int p)
 {
 	if (SC_ALLOW(ctx, sc_stdio) == -1 || sc_stdio_args(ctx) == -1 ||
-	    sc_open(ctx, p) == -1 || sc_sockets(ctx, p) == -1 ||
-	    sc_clone(ctx, p) == -1)
-		return -1;
-	if ((p & P_RPATH) && SC_ALLOW(ctx, sc_rpath) == -1)
+	    sc_open(ctx, p) == -1 || sc_lookups(ctx, p) == -1 ||
+	    sc_sockets(ctx, p) == -1 || sc_clone(ctx, p) == -1)
 		return -1;
 	if ((p & P_WPATH) && SC_ALLOW(ctx, sc_wpath) == -1)
 		return -1;
@@ -670,10 +710,6 @@ sc_rules(scmp_filter_ctx ctx, unsigned int p)
 		return -1;
 	if ((p & P_THREAD) && SC_ALLOW(ctx, sc_thread) == -1)
 		return -1;
-#if defined(BALLAST_SAN)
-	if (SC_ALLOW(ctx, sc_san) == -1)
-		return -1;
-#endif
 	return 0;
 }
 
@@ -725,6 +761,12 @@ sandbox_pledge(const char *promises)
 	unsigned int	 p;
 	int		 abi, rc, saved;
 
+	if (pledged) {
+		/* the first filter forbids seccomp(2): narrowing is for OpenBSD */
+		log_warnx("%s: already pledged", __func__);
+		errno = EPERM;
+		return -1;
+	}
 	if (parse_promises(promises, &p) == -1)
 		return -1;
 	san_prepare();
@@ -750,6 +792,7 @@ sandbox_pledge(const char *promises)
 		log_warn("%s: seccomp_load", __func__);
 		return -1;
 	}
+	pledged = 1;
 	if (abi > 0)
 		(void)snprintf(describe, sizeof(describe),
 		    "seccomp+landlock(abi %d)", abi);

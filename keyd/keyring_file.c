@@ -132,9 +132,10 @@ parse_key(struct parse_state *ps, struct keyring *kr,
 	if (parse_entry(ps, f, flen, &k->id, &k->created, k->key) == -1)
 		return -1;
 	if (kr->nkeys > 0 && k->id <= kr->keys[kr->nkeys - 1].id) {
+		perr(ps, "key id %u is not greater than the previous key id %u",
+		    k->id, kr->keys[kr->nkeys - 1].id);
 		explicit_bzero(k, sizeof(*k));
-		return perr(ps, "key id %u is not greater than the previous "
-		    "key id %u", k->id, kr->keys[kr->nkeys - 1].id);
+		return -1;
 	}
 	kr->nkeys++;
 	return 0;

@@ -58,7 +58,11 @@ class Response:
 class Suite:
     def __init__(self, name, extra_conf=""):
         self.name = name
-        self.dir = tempfile.mkdtemp(prefix="ballast-%s-" % name)
+        # Not under /tmp: the children's chroot must sit below directories
+        # that only root can write (priv_drop checks every component).
+        base = os.path.join(BUILD, "systest")
+        os.makedirs(base, mode=0o755, exist_ok=True)
+        self.dir = tempfile.mkdtemp(prefix="s-", dir=base)
         self.port = free_port()
         self.conf = os.path.join(self.dir, "etc", "ballast.conf")
         self.logpath = os.path.join(self.dir, "ballastd.log")

@@ -22,6 +22,11 @@
 
 #define NAME	"t.conf"
 
+/* as in common/conf.c: the Makefile normally defines it */
+#ifndef BALLAST_LIBEXECDIR
+#define BALLAST_LIBEXECDIR	"/usr/local/libexec/ballast"
+#endif
+
 static char	tmpdir[PATH_MAX];
 
 static int
@@ -36,15 +41,14 @@ setup_tmpdir(void **state)
 static int
 teardown_tmpdir(void **state)
 {
-	char	 cmd[PATH_MAX + 16];
+	static const char *const files[] = { "big.conf", "fifo", "ok.conf" };
+	char	 path[PATH_MAX + 16];
 
 	/* only files this test created live there */
-	snprintf(cmd, sizeof(cmd), "%s/big.conf", tmpdir);
-	unlink(cmd);
-	snprintf(cmd, sizeof(cmd), "%s/fifo", tmpdir);
-	unlink(cmd);
-	snprintf(cmd, sizeof(cmd), "%s/ok.conf", tmpdir);
-	unlink(cmd);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, files[i]);
+		unlink(path);
+	}
 	rmdir(tmpdir);
 	return 0;
 }

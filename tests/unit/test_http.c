@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ballastd/front.h"
 #include "ballastd/http.h"
 
 #define BIG	65536
@@ -403,6 +404,36 @@ test_status_text(void **state)
 	assert_string_equal(http_status_text(299), "Unknown");
 }
 
+/* The router's path patterns (front_routes.c): "*" is one segment. */
+static void
+test_route_match(void **state)
+{
+	struct http_slice	 params[FRONT_MAX_PARAMS], path;
+	size_t			 n;
+
+#define PATH(s)	(path.p = (s), path.len = strlen(s), &path)
+	assert_true(front_route_match("/healthz", PATH("/healthz"), params, &n));
+	assert_int_equal(n, 0);
+	assert_false(front_route_match("/healthz", PATH("/healthz/"), params,
+	    &n));
+	assert_false(front_route_match("/healthz", PATH("/health"), params,
+	    &n));
+	assert_false(front_route_match("/healthz", PATH("/"), params, &n));
+	assert_true(front_route_match("/v1/c/*/search", PATH("/v1/c/42/search"),
+	    params, &n));
+	assert_int_equal(n, 1);
+	assert_slice(&params[0], "42");
+	assert_false(front_route_match("/v1/c/*/search", PATH("/v1/c//search"),
+	    params, &n));
+	assert_false(front_route_match("/v1/c/*/search",
+	    PATH("/v1/c/4/2/search"), params, &n));
+	assert_true(front_route_match("/v1/*/*", PATH("/v1/a/bc"), params, &n));
+	assert_int_equal(n, 2);
+	assert_slice(&params[1], "bc");
+	assert_false(front_route_match("/v1/*", PATH("/v1/"), params, &n));
+#undef PATH
+}
+
 int
 main(void)
 {
@@ -421,6 +452,7 @@ main(void)
 		cmocka_unit_test(test_header_count),
 		cmocka_unit_test(test_incremental),
 		cmocka_unit_test(test_status_text),
+		cmocka_unit_test(test_route_match),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,6 +20,7 @@
 #include <linux/landlock.h>
 
 #include <errno.h>
+#include <netdb.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -140,6 +141,9 @@ test_status(void **state)
 		close(up[0]);
 		close(down[1]);
 		pledge_or_die("stdio");
+		/* once only, refused without a kill */
+		errno = 0;
+		CHILD_CHECK(sandbox_pledge("stdio") == -1 && errno == EPERM);
 		d = sandbox_describe();
 		CHILD_CHECK(write(up[1], d, strlen(d)) == (ssize_t)strlen(d));
 		CHILD_CHECK(read(down[0], &c, 1) == 1);
@@ -181,7 +185,8 @@ test_status(void **state)
 static void
 child_stdio_open(const void *arg)
 {
-	char	 path[160];
+	char		 path[160];
+	struct stat	 st;
 
 	pledge_or_die("stdio");
 	errno = 0;
@@ -190,6 +195,12 @@ child_stdio_open(const void *arg)
 	snprintf(path, sizeof(path), "%s/new", tmpdir);
 	CHILD_CHECK(open(path, O_WRONLY | O_CREAT, 0600) == -1 &&
 	    errno == EACCES);
+	/* path lookups fail too, without killing (libpq stats ~/.pgpass) */
+	errno = 0;
+	CHILD_CHECK(stat("/etc/passwd", &st) == -1 && errno == EACCES);
+	errno = 0;
+	CHILD_CHECK(access("/etc/passwd", R_OK) == -1 && errno == EACCES);
+	CHILD_CHECK(fstat(STDERR_FILENO, &st) == 0);
 }
 
 static void
@@ -438,6 +449,35 @@ test_inet(void **state)
 	assert_sigsys(run_child(child_inet, NULL));
 }
 
+/* "dns": getaddrinfo() from /etc/hosts (no network), but no TCP */
+static void
+child_dns(const void *arg)
+{
+	static const char *const files[] = { "/etc/hosts", "/etc/resolv.conf",
+	    "/etc/nsswitch.conf", "/etc/host.conf", "/etc/gai.conf" };
+	struct addrinfo	 hints, *res;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		CHILD_CHECK(sandbox_unveil(files[i], "r") == 0);
+	pledge_or_die("stdio dns");
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	CHILD_CHECK(getaddrinfo("localhost", "443", &hints, &res) == 0);
+	freeaddrinfo(res);
+	/* only what the unveil list names */
+	errno = 0;
+	CHILD_CHECK(open("/etc/passwd", O_RDONLY) == -1 && errno == EACCES);
+	(void)socket(AF_INET, SOCK_STREAM, 0);
+	child_fail(__LINE__, "socket(AF_INET, SOCK_STREAM) returned");
+}
+
+static void
+test_dns(void **state)
+{
+	assert_sigsys(run_child(child_dns, NULL));
+}
+
 /* fd passing over an already open socket: "recvfd"/"sendfd" add nothing. */
 static void
 child_sendfd(const void *arg)
@@ -621,6 +661,7 @@ test_logmode(void **state)
 
 /* priv_drop / priv_nodump */
 
+static char	 chroot_path[] = "/run/sbx-chroot.XXXXXX";
 static uid_t	 nobody_uid;
 static gid_t	 nobody_gid;
 
@@ -662,7 +703,7 @@ static void
 test_priv_drop(void **state)
 {
 	struct passwd	*pw;
-	char		 root[] = "/run/sbx-chroot.XXXXXX";
+	char		*root = chroot_path;
 	char		 bad[160];
 
 	if (geteuid() != 0) {
@@ -739,8 +780,15 @@ setup(void **state)
 static int
 teardown(void **state)
 {
+	char	 sub[160];
+
+	/* also after a failed case */
+	snprintf(sub, sizeof(sub), "%s/sub", tmpdir);
+	rmdir(sub);
 	unlink(tmpfile_path);
 	rmdir(tmpdir);
+	if (strchr(chroot_path, 'X') == NULL)
+		rmdir(chroot_path);
 	return 0;
 }
 
@@ -757,6 +805,7 @@ main(void)
 		cmocka_unit_test(test_stdio_work),
 		cmocka_unit_test(test_unix),
 		cmocka_unit_test(test_inet),
+		cmocka_unit_test(test_dns),
 		cmocka_unit_test(test_sendfd),
 		cmocka_unit_test(test_proc_thread),
 		cmocka_unit_test(test_fs),

@@ -1,0 +1,209 @@
+/*
+ * The front process: ballastd -P front.
+ *
+ * Peers: the parent (config, channels, reload, ping), and keyd, authd,
+ * indexd, whose replies go to the pending table (front_pending.c).
+ *
+ * front_main(): as root, read the configuration and fds from the parent,
+ * build the TLS context from the certificate and key fds, then chroot,
+ * drop to the front's user, sandbox, and serve.
+ *
+ * Connection limit: at max_connections the listener stops accepting and
+ * the kernel's backlog holds newcomers until a slot frees; answering them
+ * 503 would need a TLS handshake each (CPU and an fd apiece, under the
+ * client's control), which is exactly what the limit is there to bound.
+ */
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+
+#include "ballastd/front.h"
+#include "common/log.h"
+#include "common/sandbox.h"
+#include "common/util.h"
+
+/* Descriptors beside connections: parent, peers, listener, libevent, log. */
+#define FRONT_FD_RESERVE	32
+#define FRONT_EMFILE_PAUSE	1	/* seconds */
+
+static struct front	 front_state;
+struct front		*front = &front_state;
+static struct event	*front_resume_ev;
+
+static void
+front_listen_update(void)
+{
+	int	 full = front->nconns >= front->c->conf.max_connections;
+
+	if (front->listener == NULL || full == front->paused)
+		return;
+	if (full) {
+		evconnlistener_disable(front->listener);
+		log_info("%s: %llu connections, not accepting", __func__,
+		    (unsigned long long)front->nconns);
+	} else {
+		evconnlistener_enable(front->listener);
+		log_info("%s: accepting again", __func__);
+	}
+	front->paused = full;
+}
+
+void
+front_conn_closed(void)
+{
+	front->nconns--;
+	front_listen_update();
+}
+
+static void
+front_client_name(const struct sockaddr *sa, char *buf, size_t len)
+{
+	const void	*addr = NULL;
+
+	if (sa->sa_family == AF_INET)
+		addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6)
+		addr = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	if (addr == NULL || inet_ntop(sa->sa_family, addr, buf,
+	    (socklen_t)len) == NULL)
+		strlcpy(buf, "-", len);
+}
+
+static void
+front_accept(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	char	 client[64];
+
+	front_client_name(sa, client, sizeof(client));
+	front->nconns++;
+	front_conn_accept(fd, client);
+	front_listen_update();
+}
+
+static void
+front_resume(evutil_socket_t fd, short ev, void *arg)
+{
+	if (!front->paused)
+		evconnlistener_enable(front->listener);
+}
+
+/* Out of descriptors (or another accept error): wait a moment. */
+static void
+front_accept_error(struct evconnlistener *lev, void *arg)
+{
+	struct timeval	 tv = { FRONT_EMFILE_PAUSE, 0 };
+	int		 e = EVUTIL_SOCKET_ERROR();
+
+	if (e == ECONNABORTED || e == EINTR)
+		return;
+	log_warnx("%s: accept: %s; pausing", __func__, strerror(e));
+	evconnlistener_disable(lev);
+	evtimer_add(front_resume_ev, &tv);
+}
+
+/* Make room for max_connections descriptors, or say we cannot. */
+static void
+front_fd_limit(const struct ballast_conf *conf)
+{
+	struct rlimit	 rl;
+	rlim_t		 want = (rlim_t)conf->max_connections + FRONT_FD_RESERVE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fatal("%s: getrlimit", __func__);
+	if (rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("%s: setrlimit", __func__);
+	}
+	if (rl.rlim_cur < want)
+		log_warnx("%s: max connections %llu but only %llu descriptors",
+		    __func__, (unsigned long long)conf->max_connections,
+		    (unsigned long long)rl.rlim_cur);
+}
+
+static void
+front_peer_change(struct child *c, enum proc_id peer, int up)
+{
+	log_debug("%s: %s %s", __func__, proc_name(peer), up ? "up" : "down");
+	if (!up)
+		front_pending_peer_down(peer);
+}
+
+/* New limits apply to new connections; existing ones keep theirs. */
+static void
+front_reload(struct child *c, const struct ballast_conf *old)
+{
+	if (strcmp(old->listen_addr, c->conf.listen_addr) != 0 ||
+	    old->listen_port != c->conf.listen_port ||
+	    strcmp(old->tls_cert, c->conf.tls_cert) != 0 ||
+	    strcmp(old->tls_key, c->conf.tls_key) != 0)
+		log_warnx("%s: listen address and TLS files change only on "
+		    "restart", __func__);
+	if (old->max_connections != c->conf.max_connections)
+		front_fd_limit(&c->conf);
+	front_listen_update();
+}
+
+static const char *
+front_health(struct child *c)
+{
+	return "ok";
+}
+
+void
+front_main(int argc, char **argv)
+{
+	static struct child	 c;
+	const char		*chroot_dir;
+
+	child_boot(&c, PROC_FRONT, argc, argv);
+	front->c = &c;
+	front->ssl_ctx = front_tls_ctx(c.fd_tls_cert, c.fd_tls_key);
+	c.fd_tls_cert = c.fd_tls_key = -1;	/* closed */
+	if (c.fd_listen == -1)
+		fatalx("%s: the parent sent no listen socket", __func__);
+	if (fd_nonblock(c.fd_listen) == -1)
+		fatal("%s: fd_nonblock", __func__);
+	front_fd_limit(&c.conf);
+
+	chroot_dir = c.conf.chroot_dir[0] != '\0' ? c.conf.chroot_dir : NULL;
+	if (priv_drop(c.conf.user[PROC_FRONT], chroot_dir) == -1)
+		fatalx("%s: cannot drop privileges", __func__);
+	/*
+	 * stdio:  libevent, OpenSSL and our IPC channels on fds we hold
+	 *         (sendmsg/recvmsg, getrandom for OpenSSL and arc4random)
+	 * inet:   accept4 on the listen socket, setsockopt (TCP_NODELAY)
+	 * recvfd: channels to peers arrive from the parent as fds
+	 *         (IMSG_CHANNEL), also after a peer restarts
+	 */
+	if (sandbox_pledge("stdio inet recvfd") == -1)
+		fatal("%s: sandbox", __func__);
+
+	front->listener = evconnlistener_new(c.base, front_accept, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, c.fd_listen);
+	if (front->listener == NULL)
+		fatalx("%s: evconnlistener_new", __func__);
+	evconnlistener_set_error_cb(front->listener, front_accept_error);
+	if ((front_resume_ev = evtimer_new(c.base, front_resume, NULL)) == NULL)
+		fatalx("%s: evtimer_new", __func__);
+
+	c.dispatch[PROC_KEYD] = front_pending_dispatch;
+	c.dispatch[PROC_AUTHD] = front_pending_dispatch;
+	c.dispatch[PROC_INDEXD] = front_pending_dispatch;
+	c.peer_change = front_peer_change;
+	c.reload = front_reload;
+	c.health = front_health;
+	log_info("front: listening, sandbox %s", sandbox_describe());
+	child_serve(&c);
+}

@@ -1,0 +1,148 @@
+/*
+ * JSON for the front: response and error bodies, and the access-log line.
+ * Everything is built with jansson, so whatever ends up in a string is
+ * escaped; error messages are fixed texts, never bytes of the request.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "ballastd/front.h"
+#include "common/log.h"
+#include "common/util.h"
+
+/* Compact text of a JSON value, with its length; NULL on failure. */
+char *
+front_json_dump(json_t *v, size_t *len)
+{
+	char	*s;
+
+	if ((s = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII)) == NULL)
+		return NULL;
+	*len = strlen(s);
+	return s;
+}
+
+json_t *
+front_json_error(const char *code, const char *message)
+{
+	return json_pack("{s:{s:s,s:s}}", "error", "code", code,
+	    "message", message);
+}
+
+/* IMF-fixdate for the Date header: "Sun, 06 Nov 1994 08:49:37 GMT". */
+void
+front_date(char *buf, size_t len)
+{
+	static const char *const days[] = {
+		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
+	};
+	static const char *const months[] = {
+		"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
+	};
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+
+	/* Not strftime: the names must not depend on the locale. */
+	if (gmtime_r(&now, &tm) == NULL || (size_t)snprintf(buf, len,
+	    "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7],
+	    tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec) >= len)
+		strlcpy(buf, "Thu, 01 Jan 1970 00:00:00 GMT", len);
+}
+
+/* RFC 3339 UTC with milliseconds. */
+static void
+front_rfc3339(int64_t ms, char *buf, size_t len)
+{
+	struct tm	 tm;
+	time_t		 t = (time_t)(ms / 1000);
+
+	if (gmtime_r(&t, &tm) == NULL || (size_t)snprintf(buf, len,
+	    "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	    (int)(ms % 1000)) >= len)
+		strlcpy(buf, "1970-01-01T00:00:00.000Z", len);
+}
+
+/*
+ * One line per request: when, which request, from where, what was asked
+ * (method and path, never the query, headers or body: they may carry
+ * tokens), how it ended and how long it took.
+ */
+void
+front_access_log(const struct front_req *req)
+{
+	json_t		*line;
+	char		 when[32], path[256], *text;
+	const char	*method = "-";
+	size_t		 len;
+
+	front_rfc3339(req->start_wall_ms, when, sizeof(when));
+	strlcpy(path, "-", sizeof(path));
+	if (req->parsed) {
+		size_t	 n = req->http.path.len;
+
+		/* Long paths are cut: the line must stay under log.c's cap. */
+		if (n >= sizeof(path))
+			n = sizeof(path) - 1;
+		memcpy(path, req->http.path.p, n);
+		path[n] = '\0';
+		method = http_method_name(req->http.method);
+	}
+	line = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:I,s:I}",
+	    "time", when, "request_id", req->id, "client", req->client,
+	    "method", method, "path", path, "status", req->status,
+	    "bytes", (json_int_t)req->resp_bytes,
+	    "duration_ms", (json_int_t)(now_ms() - req->start_ms));
+	if (line == NULL || (text = front_json_dump(line, &len)) == NULL) {
+		log_warnx("%s: cannot build the access-log line", __func__);
+		json_decref(line);
+		return;
+	}
+	log_access("%s", text);
+	free(text);
+	json_decref(line);
+}
+
+void
+front_respond(struct front_req *req, int status, json_t *body,
+    const char *hdrs)
+{
+	char	*text;
+	size_t	 len;
+
+	if (req->responded) {
+		log_warnx("%s: request %s answered twice", __func__, req->id);
+		json_decref(body);
+		return;
+	}
+	req->responded = 1;
+	/* Whatever the handler still waited for is moot now. */
+	front_pending_cancel(req);
+	if (body == NULL || (text = front_json_dump(body, &len)) == NULL) {
+		log_warnx("%s: cannot encode the response of request %s",
+		    __func__, req->id);
+		json_decref(body);
+		body = front_json_error("internal_error",
+		    "the response could not be built");
+		status = 500;
+		if (body == NULL || (text = front_json_dump(body, &len)) ==
+		    NULL)
+			fatalx("%s: out of memory", __func__);
+	}
+	json_decref(body);
+	front_conn_respond(req, status, hdrs, text, len);
+	free(text);
+}
+
+void
+front_error(struct front_req *req, int status, const char *code,
+    const char *message)
+{
+	front_respond(req, status, front_json_error(code, message), NULL);
+}

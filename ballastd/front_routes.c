@@ -1,0 +1,194 @@
+/*
+ * The route table and its handlers.  A route is a method and a path
+ * pattern whose "*" segments match any one non-empty segment (captured in
+ * req->params).  No matching path: 404; a matching path but not for this
+ * method: 405 with Allow.  A GET route also answers HEAD.
+ *
+ * Adding a route: write a handler that answers with front_respond() or
+ * front_error(), now or from a front_ask() callback, and add a line below.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "ballastd/front.h"
+#include "common/log.h"
+#include "common/util.h"
+
+static void	route_healthz(struct front_req *);
+
+static const struct front_route routes[] = {
+	{ HTTP_GET,	"/healthz",	route_healthz },
+};
+
+/* Segment by segment: "*" matches one non-empty segment. */
+int
+front_route_match(const char *pattern, const struct http_slice *path,
+    struct http_slice *params, size_t *nparams)
+{
+	const char	*p = pattern, *s = path->p, *end = path->p + path->len;
+
+	*nparams = 0;
+	while (*p != '\0' && s < end) {
+		if (*p == '*' && p > pattern && p[-1] == '/' &&
+		    (p[1] == '/' || p[1] == '\0')) {
+			const char *seg = s;
+
+			while (s < end && *s != '/')
+				s++;
+			if (s == seg || *nparams == FRONT_MAX_PARAMS)
+				return 0;
+			params[*nparams].p = seg;
+			params[(*nparams)++].len = (size_t)(s - seg);
+			p++;
+			continue;
+		}
+		if (*p != *s)
+			return 0;
+		p++;
+		s++;
+	}
+	return *p == '\0' && s == end;
+}
+
+static void
+route_not_allowed(struct front_req *req, unsigned allowed)
+{
+	char	 hdr[128] = "Allow: ";
+	int	 first = 1;
+
+	if (allowed & (1u << HTTP_GET))
+		allowed |= 1u << HTTP_HEAD;
+	for (int m = 0; m < HTTP_METHOD_MAX; m++) {
+		if (!(allowed & (1u << m)))
+			continue;
+		if (!first)
+			strlcat(hdr, ", ", sizeof(hdr));
+		strlcat(hdr, http_method_name((enum http_method)m), sizeof(hdr));
+		first = 0;
+	}
+	strlcat(hdr, "\r\n", sizeof(hdr));
+	front_respond(req, 405, front_json_error("method_not_allowed",
+	    "this path does not accept this method"), hdr);
+}
+
+void
+front_route(struct front_req *req)
+{
+	enum http_method	 m = req->http.method;
+	unsigned		 allowed = 0;
+
+	if (m == HTTP_HEAD)
+		m = HTTP_GET;
+	for (size_t i = 0; i < nitems(routes); i++) {
+		if (!front_route_match(routes[i].pattern, &req->http.path,
+		    req->params, &req->nparams))
+			continue;
+		if (routes[i].method == m) {
+			routes[i].handler(req);
+			return;
+		}
+		allowed |= 1u << routes[i].method;
+	}
+	req->nparams = 0;
+	if (allowed != 0)
+		route_not_allowed(req, allowed);
+	else
+		front_error(req, 404, "not_found", "no such path");
+}
+
+/*
+ * GET /healthz: ask keyd, authd and indexd for their health (IMSG_PING)
+ * and answer once all have answered, or after the healthz deadline.
+ */
+static const enum proc_id healthz_peers[] = {
+	PROC_KEYD, PROC_AUTHD, PROC_INDEXD
+};
+
+struct healthz {
+	int		 answered[PROC_MAX];
+	char		*state[PROC_MAX];	/* NULL: down */
+	uint64_t	 pid[PROC_MAX];
+};
+
+static void
+healthz_free(void *arg)
+{
+	struct healthz	*h = arg;
+
+	for (size_t i = 0; i < PROC_MAX; i++)
+		free(h->state[i]);
+	free(h);
+}
+
+static void
+healthz_answer(struct front_req *req, struct healthz *h)
+{
+	json_t	*procs, *body;
+	int	 ok = 1;
+
+	procs = json_pack("{s:{s:s,s:I}}", "front", "state", "ok", "pid",
+	    (json_int_t)getpid());
+	for (size_t i = 0; procs != NULL && i < nitems(healthz_peers); i++) {
+		enum proc_id	 p = healthz_peers[i];
+		json_t		*one;
+
+		if (h->state[p] == NULL)
+			one = json_pack("{s:s}", "state", "down");
+		else
+			one = json_pack("{s:s,s:I}", "state", h->state[p],
+			    "pid", (json_int_t)h->pid[p]);
+		if (h->state[p] == NULL || strcmp(h->state[p], "ok") != 0)
+			ok = 0;
+		json_object_set_new(procs, proc_name(p), one);
+	}
+	body = json_pack("{s:s,s:o*}", "status", ok ? "ok" : "degraded",
+	    "processes", procs);
+	front_respond(req, ok ? 200 : 503, body, NULL);
+}
+
+static void
+healthz_reply(struct front_req *req, enum proc_id peer, enum front_reply what,
+    struct ipc_msg *msg, void *arg)
+{
+	struct healthz		*h = req->hstate;
+	struct imsg_pong	*pong;
+
+	if (what == FRONT_REPLY && msg->type == IMSG_PONG) {
+		pong = msg->body;
+		/* A short word from our own process, but keep it short. */
+		h->state[peer] = xstrndup(pong->state, 64);
+		h->pid[peer] = pong->pid;
+	} else if (what == FRONT_REPLY)
+		log_warnx("%s: %s answered a ping with %s", __func__,
+		    proc_name(peer), ipc_type_name(msg->type));
+	h->answered[peer] = 1;
+	if (req->npending == 0)
+		healthz_answer(req, h);
+}
+
+static void
+route_healthz(struct front_req *req)
+{
+	struct healthz		*h;
+	struct imsg_empty	 ping;
+	unsigned		 timeout;
+
+	h = xcalloc(1, sizeof(*h));
+	req->hstate = h;
+	req->hstate_free = healthz_free;
+	timeout = front_req_ipc_timeout(req);
+	if (timeout > FRONT_HEALTHZ_TIMEOUT)
+		timeout = FRONT_HEALTHZ_TIMEOUT;
+	memset(&ping, 0, sizeof(ping));
+	for (size_t i = 0; i < nitems(healthz_peers); i++) {
+		/* A peer whose channel is not up is simply down. */
+		if (front_ask(req, healthz_peers[i], IMSG_PING, &ping, -1,
+		    timeout, healthz_reply, NULL) == -1)
+			h->answered[healthz_peers[i]] = 1;
+	}
+	if (req->npending == 0)
+		healthz_answer(req, h);
+}

@@ -1,0 +1,164 @@
+/*
+ * The TLS context, made while still privileged from the certificate chain
+ * and key the parent opened for us.  The PEM is read from the fds into
+ * memory (we never open a path), the fds are closed and the key's bytes
+ * wiped as soon as OpenSSL holds them.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+
+#include "ballastd/front.h"
+#include "common/log.h"
+
+#define TLS_PEM_MAX	(1024 * 1024)
+
+/* TLS 1.2 only: forward secrecy and AEAD.  TLS 1.3's suites are all fine. */
+#define TLS12_CIPHERS	"ECDHE-ECDSA-AES128-GCM-SHA256:" \
+			"ECDHE-RSA-AES128-GCM-SHA256:" \
+			"ECDHE-ECDSA-AES256-GCM-SHA384:" \
+			"ECDHE-RSA-AES256-GCM-SHA384:" \
+			"ECDHE-ECDSA-CHACHA20-POLY1305:" \
+			"ECDHE-RSA-CHACHA20-POLY1305"
+
+/* Our preference order; HTTP/1.0 clients (curl --http1.0) offer "http/1.0". */
+static const unsigned char alpn_ours[] = "\x08http/1.1\x08http/1.0";
+
+static void
+tls_fatalx(const char *what)
+{
+	unsigned long	 e = ERR_get_error();
+	char		 buf[256];
+
+	ERR_error_string_n(e, buf, sizeof(buf));
+	fatalx("front_tls_ctx: %s: %s", what, e ? buf : "unknown error");
+}
+
+/* Read a whole fd (at most TLS_PEM_MAX bytes) into *out; closes fd. */
+static size_t
+tls_slurp(int fd, const char *what, char **out)
+{
+	char	*buf;
+	size_t	 len = 0;
+	ssize_t	 n;
+
+	if (fd == -1)
+		fatalx("front_tls_ctx: the parent sent no %s", what);
+	if ((buf = malloc(TLS_PEM_MAX)) == NULL)
+		fatal("%s", __func__);
+	for (;;) {
+		n = read(fd, buf + len, TLS_PEM_MAX - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			fatal("%s: reading the %s", __func__, what);
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len == TLS_PEM_MAX)
+			fatalx("%s: %s larger than %d bytes", __func__, what,
+			    TLS_PEM_MAX);
+	}
+	close(fd);
+	*out = buf;
+	return len;
+}
+
+static void
+tls_load_chain(SSL_CTX *ctx, int fd)
+{
+	BIO	*bio;
+	X509	*x;
+	char	*pem;
+	size_t	 len;
+
+	len = tls_slurp(fd, "certificate", &pem);
+	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
+		tls_fatalx("BIO_new_mem_buf");
+	if ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL)
+		tls_fatalx("no certificate in the certificate file");
+	if (SSL_CTX_use_certificate(ctx, x) != 1)
+		tls_fatalx("SSL_CTX_use_certificate");
+	X509_free(x);
+	/* The rest of the file is the chain, leaf's issuer first. */
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
+		if (SSL_CTX_add0_chain_cert(ctx, x) != 1)
+			tls_fatalx("SSL_CTX_add0_chain_cert");
+	ERR_clear_error();	/* the loop ends on "no start line" */
+	BIO_free(bio);
+	free(pem);
+}
+
+static void
+tls_load_key(SSL_CTX *ctx, int fd)
+{
+	BIO		*bio;
+	EVP_PKEY	*key;
+	char		*pem;
+	size_t		 len;
+
+	len = tls_slurp(fd, "key", &pem);
+	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
+		tls_fatalx("BIO_new_mem_buf");
+	/* No passphrase callback: an encrypted key fails instead of asking. */
+	key = PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)"");
+	BIO_free(bio);
+	freezero(pem, TLS_PEM_MAX);
+	if (key == NULL)
+		tls_fatalx("cannot read the private key");
+	if (SSL_CTX_use_PrivateKey(ctx, key) != 1)
+		tls_fatalx("SSL_CTX_use_PrivateKey");
+	EVP_PKEY_free(key);
+	if (SSL_CTX_check_private_key(ctx) != 1)
+		tls_fatalx("the key does not match the certificate");
+}
+
+/* ALPN: HTTP/1.x only; a client offering only others (h2) is refused. */
+static int
+tls_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	unsigned char	*sel;
+
+	if (SSL_select_next_proto(&sel, outlen, alpn_ours,
+	    sizeof(alpn_ours) - 1, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+SSL_CTX *
+front_tls_ctx(int fd_cert, int fd_key)
+{
+	SSL_CTX		*ctx;
+	unsigned char	 seed[16];
+
+	if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS |
+	    OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL) != 1)
+		tls_fatalx("OPENSSL_init_ssl");
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		tls_fatalx("SSL_CTX_new");
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
+		tls_fatalx("SSL_CTX_set_min_proto_version");
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1)
+		tls_fatalx("SSL_CTX_set_cipher_list");
+	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn, NULL);
+	/* Partial writes: bufferevent_openssl hands OpenSSL moving buffers. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	tls_load_chain(ctx, fd_cert);
+	tls_load_key(ctx, fd_key);
+	/* Seed the DRBG now: in the sandbox there is only getrandom(2). */
+	if (RAND_bytes(seed, sizeof(seed)) != 1)
+		tls_fatalx("RAND_bytes");
+	explicit_bzero(seed, sizeof(seed));
+	return ctx;
+}
