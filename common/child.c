@@ -200,9 +200,22 @@ child_parent_dispatch(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 	case IMSG_PING:
 		child_answer_ping(c, chan, msg);
 		break;
+	case IMSG_FD:
+		if (c->fd_received == NULL) {
+			log_warnx("%s: unexpected resource '%s' from parent",
+			    __func__, ((struct imsg_fd *)msg->body)->what);
+			break;
+		}
+		c->fd_received(c, ((struct imsg_fd *)msg->body)->what,
+		    msg->fd);
+		msg->fd = -1;
+		break;
 	default:
-		log_warnx("%s: unexpected %s from parent", __func__,
-		    ipc_type_name(msg->type));
+		if (c->dispatch[PROC_PARENT] != NULL)
+			c->dispatch[PROC_PARENT](c, chan, msg);
+		else
+			log_warnx("%s: unexpected %s from parent", __func__,
+			    ipc_type_name(msg->type));
 		break;
 	}
 }

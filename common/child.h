@@ -43,10 +43,17 @@ struct child {
 	struct ipc_chan		*peer[PROC_MAX];
 
 	/* set by the daemon before child_serve() */
-	child_dispatch_cb	 dispatch[PROC_MAX];	/* per peer; NULL refuses */
+	/*
+	 * Per peer; NULL refuses.  dispatch[PROC_PARENT] gets what the
+	 * common code does not handle itself.
+	 */
+	child_dispatch_cb	 dispatch[PROC_MAX];
 	void			(*peer_change)(struct child *, enum proc_id, int up);
 	void			(*reload)(struct child *,
 				    const struct ballast_conf *old);
+	/* a resource fd the parent sends after start-up (keyring reload) */
+	void			(*fd_received)(struct child *, const char *what,
+				    int fd);
 	/* "ok", or a short reason the process is not healthy */
 	const char		*(*health)(struct child *);
 	void			*arg;

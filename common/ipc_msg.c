@@ -61,6 +61,46 @@ static const struct ipc_field ctl_result_fields[] = {
 	FLD(struct imsg_ctl_result, message, IPC_K_STR, 0, 0),
 };
 
+#define OPT(st, k, kind, mn, mx) \
+	{ #k, kind, offsetof(st, k), mn, mx, 1 }
+
+/* Sizes from keyd/crypto.h, repeated so common/ needs no keyd header. */
+#define KEY_MAX_FIELD		1024
+#define KEY_SALTLEN		32
+#define KEY_MAX_DATA		(1024u * 1024 + 64)
+
+static const struct ipc_field key_req_fields[] = {
+	FLD(struct imsg_key_req, org, IPC_K_STR, 1, KEY_MAX_FIELD),
+	FLD(struct imsg_key_req, source, IPC_K_STR, 1, KEY_MAX_FIELD),
+	OPT(struct imsg_key_req, user, IPC_K_STR, 0, KEY_MAX_FIELD),
+	OPT(struct imsg_key_req, user_salt, IPC_K_BIN, KEY_SALTLEN,
+	    KEY_SALTLEN),
+	FLD(struct imsg_key_req, data, IPC_K_BIN, 0, KEY_MAX_DATA),
+};
+static const struct ipc_field key_data_fields[] = {
+	FLD(struct imsg_key_data, data, IPC_K_BIN, 0, KEY_MAX_DATA),
+};
+static const struct ipc_field key_sign_fields[] = {
+	FLD(struct imsg_key_sign, claims, IPC_K_STR, 2, 4096),
+};
+static const struct ipc_field key_token_fields[] = {
+	FLD(struct imsg_key_token, token, IPC_K_STR, 1, 8192),
+};
+static const struct ipc_field key_pubkey_fields[] = {
+	FLD(struct imsg_key_pubkey, kid, IPC_K_U64, 1, UINT32_MAX),
+	FLD(struct imsg_key_pubkey, pub, IPC_K_BIN, 32, 32),
+};
+static const struct ipc_field key_info_fields[] = {
+	FLD(struct imsg_key_info, id, IPC_K_U64, 1, UINT32_MAX),
+	FLD(struct imsg_key_info, created, IPC_K_U64, 0, 0),
+	FLD(struct imsg_key_info, newest, IPC_K_BOOL, 0, 0),
+	FLD(struct imsg_key_info, last, IPC_K_BOOL, 0, 0),
+};
+static const struct ipc_field key_error_fields[] = {
+	FLD(struct imsg_key_error, code, IPC_K_STR, 1, 32),
+	FLD(struct imsg_key_error, message, IPC_K_STR, 0, 256),
+};
+
 #define P(x)		PROC_BIT(PROC_##x)
 #define BODY(st, f)	sizeof(st), f, nitems(f)
 #define EMPTY		sizeof(struct imsg_empty), NULL, 0
@@ -97,12 +137,45 @@ static const struct ipc_msgdef ipc_msgdefs[IMSG_MAX] = {
 	[IMSG_CTL_RESULT] = { "IMSG_CTL_RESULT",
 	    BODY(struct imsg_ctl_result, ctl_result_fields),
 	    P(PARENT), P(CTL), 0 },
+	/* keyd: the trust table of DESIGN.md, "who may ask whom" */
+	[IMSG_KEY_SEAL] = { "IMSG_KEY_SEAL",
+	    BODY(struct imsg_key_req, key_req_fields),
+	    P(FRONT) | P(INDEXD), P(KEYD), 0 },
+	[IMSG_KEY_OPEN] = { "IMSG_KEY_OPEN",
+	    BODY(struct imsg_key_req, key_req_fields),
+	    P(INDEXD), P(KEYD), 0 },
+	[IMSG_KEY_REWRAP] = { "IMSG_KEY_REWRAP",
+	    BODY(struct imsg_key_req, key_req_fields),
+	    P(INDEXD), P(KEYD), 0 },
+	[IMSG_KEY_RESULT] = { "IMSG_KEY_RESULT",
+	    BODY(struct imsg_key_data, key_data_fields),
+	    P(KEYD), P(FRONT) | P(INDEXD), 0 },
+	[IMSG_KEY_SIGN] = { "IMSG_KEY_SIGN",
+	    BODY(struct imsg_key_sign, key_sign_fields),
+	    P(AUTHD), P(KEYD), 0 },
+	[IMSG_KEY_SIGNED] = { "IMSG_KEY_SIGNED",
+	    BODY(struct imsg_key_token, key_token_fields),
+	    P(KEYD), P(AUTHD), 0 },
+	[IMSG_KEY_PUBKEY] = { "IMSG_KEY_PUBKEY", EMPTY,
+	    P(AUTHD), P(KEYD), 0 },
+	[IMSG_KEY_PUBKEY_REP] = { "IMSG_KEY_PUBKEY_REP",
+	    BODY(struct imsg_key_pubkey, key_pubkey_fields),
+	    P(KEYD), P(AUTHD), 0 },
+	[IMSG_KEY_LIST] = { "IMSG_KEY_LIST", EMPTY,
+	    P(PARENT), P(KEYD), 0 },
+	[IMSG_KEY_INFO] = { "IMSG_KEY_INFO",
+	    BODY(struct imsg_key_info, key_info_fields),
+	    P(KEYD), P(PARENT), 0 },
+	[IMSG_KEY_ERROR] = { "IMSG_KEY_ERROR",
+	    BODY(struct imsg_key_error, key_error_fields),
+	    P(KEYD), P(FRONT) | P(AUTHD) | P(INDEXD) | P(PARENT), 0 },
 };
 
 #undef P
 #undef BODY
 #undef EMPTY
 #undef FLD
+#undef OPT
 
 const struct ipc_msgdef *
 ipc_msgdef(enum ipc_type type)

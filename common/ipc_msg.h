@@ -49,6 +49,24 @@ enum ipc_type {
 	IMSG_CTL_STOP,
 	IMSG_CTL_RESULT,
 
+	/*
+	 * keyd.  front may only seal; indexd seals, opens and rewraps;
+	 * authd signs tokens and fetches the public key; the parent asks
+	 * for the key list.  Every request is answered by its reply type or
+	 * by IMSG_KEY_ERROR.
+	 */
+	IMSG_KEY_SEAL,		/* imsg_key_req, data = plaintext */
+	IMSG_KEY_OPEN,		/* imsg_key_req, data = sealed */
+	IMSG_KEY_REWRAP,	/* imsg_key_req, data = sealed */
+	IMSG_KEY_RESULT,	/* imsg_key_data: sealed or plaintext */
+	IMSG_KEY_SIGN,		/* imsg_key_sign */
+	IMSG_KEY_SIGNED,	/* imsg_key_token */
+	IMSG_KEY_PUBKEY,	/* empty */
+	IMSG_KEY_PUBKEY_REP,	/* imsg_key_pubkey */
+	IMSG_KEY_LIST,		/* empty, parent -> keyd */
+	IMSG_KEY_INFO,		/* one per key; last = 1 on the final one */
+	IMSG_KEY_ERROR,		/* imsg_key_error */
+
 	IMSG_MAX
 };
 
@@ -104,6 +122,44 @@ struct imsg_ctl_proc {
 struct imsg_ctl_result {
 	int		 ok;
 	char		*message;
+};
+
+/* The owner context of a sealed secret (keyd/crypto.h, struct seal_ctx). */
+struct imsg_key_req {
+	char		*org;
+	char		*source;
+	char		*user;		/* optional: personal secrets only */
+	struct ipc_bin	 user_salt;	/* optional: with user */
+	struct ipc_bin	 data;
+};
+
+struct imsg_key_data {
+	struct ipc_bin	 data;
+};
+
+struct imsg_key_sign {
+	char		*claims;	/* JSON object, see jwt_claims_check */
+};
+
+struct imsg_key_token {
+	char		*token;
+};
+
+struct imsg_key_pubkey {
+	uint64_t	 kid;
+	struct ipc_bin	 pub;		/* 32-byte Ed25519 public key */
+};
+
+struct imsg_key_info {
+	uint64_t	 id;
+	uint64_t	 created;
+	int		 newest;
+	int		 last;
+};
+
+struct imsg_key_error {
+	char		*code;		/* "bad_message", "invalid", "refused", "internal" */
+	char		*message;	/* never about the secret */
 };
 
 enum ipc_kind {
