@@ -15,19 +15,43 @@
 #include "common/conf.h"
 #include "common/ipc.h"
 #include "common/log.h"
-#include "keyd/keyring.h"
+#include "ballastd/ctl.h"
 
 #ifndef BALLAST_CONFFILE
 #define BALLAST_CONFFILE	"/etc/ballast/ballast.conf"
 #endif
 
-static __attribute__((noreturn)) void
-usage(void)
+static const char	*conffile = BALLAST_CONFFILE;
+static const char	*sockpath;
+
+void
+ctl_usage(void)
 {
 	fprintf(stderr,
-	    "usage: ballastctl [-f file] [-s socket] command\n"
-	    "commands: status, reload, stop, key init PATH\n");
+	    "usage: ballastctl [-f file] [-s socket] command [argument ...]\n"
+	    "commands:\n"
+	    "  status | reload | stop\n"
+	    "  key init PATH | key rotate | key retire ID | key status\n"
+	    "  db migrate | db status\n"
+	    "  user add [-o organization] [-n name] EMAIL  (password on stdin)\n");
 	exit(2);
+}
+
+const struct ballast_conf *
+ctl_conf(void)
+{
+	static struct ballast_conf	 conf;
+	static int			 loaded;
+	char				 err[512];
+
+	if (!loaded) {
+		if (conf_parse_file(conffile, &conf, err, sizeof(err)) == -1) {
+			fprintf(stderr, "ballastctl: %s\n", err);
+			exit(1);
+		}
+		loaded = 1;
+	}
+	return &conf;
 }
 
 static int
@@ -102,93 +126,83 @@ ctl_replies(int fd, uint64_t id)
 	}
 }
 
-/* key init PATH: a new keyring, written 0400; an existing file is kept. */
-static int
-ctl_key_init(const char *path)
+static const char *
+ctl_socket_path(void)
 {
-	struct keyring	*kr;
-	char		 err[512];
-
-	if (access(path, F_OK) == 0) {
-		fprintf(stderr, "ballastctl: %s exists; not replacing a "
-		    "keyring (every sealed secret depends on it)\n", path);
-		return 1;
-	}
-	if ((kr = keyring_generate()) == NULL) {
-		fprintf(stderr, "ballastctl: cannot generate a keyring\n");
-		return 1;
-	}
-	if (keyring_write(kr, path, err, sizeof(err)) == -1) {
-		keyring_free(kr);
-		fprintf(stderr, "ballastctl: %s\n", err);
-		return 1;
-	}
-	keyring_free(kr);
-	printf("keyring %s created with key 1 and a token signing key\n",
-	    path);
-	return 0;
+	return sockpath != NULL ? sockpath : ctl_conf()->control_socket;
 }
 
-static const char *
-ctl_socket_path(const char *conffile, const char *sock)
+/* One request to the parent; replies printed unless quiet. */
+static int
+ctl_request(enum ipc_type type, int quiet)
 {
-	static struct ballast_conf	 conf;
-	char				 err[512];
+	struct imsg_empty	 e = { 0 };
+	uint64_t		 id;
+	int			 fd, saved, rv;
 
-	if (sock != NULL)
-		return sock;
-	if (conf_parse_file(conffile, &conf, err, sizeof(err)) == -1) {
-		fprintf(stderr, "ballastctl: %s (use -s to name the control "
-		    "socket)\n", err);
-		exit(1);
+	fd = ctl_connect(ctl_socket_path());
+	id = ipc_next_id();
+	if (ipc_send_blocking(fd, PROC_CTL, PROC_PARENT, type, id, &e, -1) ==
+	    -1) {
+		fprintf(stderr, "ballastctl: send: %s\n", strerror(errno));
+		close(fd);
+		return 1;
 	}
-	return conf.control_socket;
+	if (quiet) {
+		saved = dup(STDOUT_FILENO);
+		if (freopen("/dev/null", "w", stdout) == NULL)
+			return 1;
+		rv = ctl_replies(fd, id);
+		fflush(stdout);
+		dup2(saved, STDOUT_FILENO);
+		close(saved);
+	} else
+		rv = ctl_replies(fd, id);
+	close(fd);
+	return rv;
+}
+
+int
+ctl_reload_quiet(void)
+{
+	return ctl_request(IMSG_CTL_RELOAD, 1);
 }
 
 int
 main(int argc, char *argv[])
 {
-	const char		*conffile = BALLAST_CONFFILE, *sock = NULL;
-	struct imsg_empty	 e = { 0 };
-	enum ipc_type		 type;
-	uint64_t		 id;
-	int			 ch, fd;
+	int	 ch;
 
 	log_init(1, LOG_LEVEL_WARN, "ballastctl");
-	while ((ch = getopt(argc, argv, "f:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "+f:s:")) != -1) {
 		switch (ch) {
 		case 'f':
 			conffile = optarg;
 			break;
 		case 's':
-			sock = optarg;
+			sockpath = optarg;
 			break;
 		default:
-			usage();
+			ctl_usage();
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc == 3 && strcmp(argv[0], "key") == 0 &&
-	    strcmp(argv[1], "init") == 0)
-		return ctl_key_init(argv[2]);
+	if (argc < 1)
+		ctl_usage();
+	if (strcmp(argv[0], "key") == 0)
+		return ctl_key(argc - 1, argv + 1);
+	if (strcmp(argv[0], "db") == 0)
+		return ctl_db(argc - 1, argv + 1);
+	if (strcmp(argv[0], "user") == 0)
+		return ctl_user(argc - 1, argv + 1);
 	if (argc != 1)
-		usage();
+		ctl_usage();
 	if (strcmp(argv[0], "status") == 0)
-		type = IMSG_CTL_STATUS;
-	else if (strcmp(argv[0], "reload") == 0)
-		type = IMSG_CTL_RELOAD;
-	else if (strcmp(argv[0], "stop") == 0)
-		type = IMSG_CTL_STOP;
-	else
-		usage();
-
-	fd = ctl_connect(ctl_socket_path(conffile, sock));
-	id = ipc_next_id();
-	if (ipc_send_blocking(fd, PROC_CTL, PROC_PARENT, type, id, &e, -1) ==
-	    -1) {
-		fprintf(stderr, "ballastctl: send: %s\n", strerror(errno));
-		return 1;
-	}
-	return ctl_replies(fd, id);
+		return ctl_request(IMSG_CTL_STATUS, 0);
+	if (strcmp(argv[0], "reload") == 0)
+		return ctl_request(IMSG_CTL_RELOAD, 0);
+	if (strcmp(argv[0], "stop") == 0)
+		return ctl_request(IMSG_CTL_STOP, 0);
+	ctl_usage();
 }

@@ -80,6 +80,7 @@ struct front_req {
 	int			 responded;
 
 	/* routing */
+	const struct front_route *route;
 	struct http_slice	 params[FRONT_MAX_PARAMS];	/* "*" segments */
 	size_t			 nparams;
 
@@ -98,7 +99,11 @@ struct front_route {
 	enum http_method	 method;	/* GET routes also answer HEAD */
 	const char		*pattern;	/* "/v1/x/ * /y": '*' = a segment */
 	front_handler		 handler;
+	const char		*op;		/* the peer's operation, if any */
 };
+
+/* front_proxy.c: forward the request to authd as route->op. */
+void	front_proxy_authd(struct front_req *);
 
 /* front.c */
 void	front_conn_closed(void);

@@ -19,8 +19,38 @@
 
 static void	route_healthz(struct front_req *);
 
+#define AUTHD(m, path, op)	{ m, path, front_proxy_authd, op }
+
+/* docs/api.md describes each; authd decides every one of them. */
 static const struct front_route routes[] = {
-	{ HTTP_GET,	"/healthz",	route_healthz },
+	{ HTTP_GET,	"/healthz",	route_healthz, NULL },
+
+	AUTHD(HTTP_POST,   "/v1/auth/login",			"auth.login"),
+	AUTHD(HTTP_POST,   "/v1/auth/refresh",			"auth.refresh"),
+	AUTHD(HTTP_POST,   "/v1/auth/logout",			"auth.logout"),
+	AUTHD(HTTP_GET,    "/v1/me",				"me"),
+	AUTHD(HTTP_GET,    "/v1/orgs",				"org.list"),
+	AUTHD(HTTP_POST,   "/v1/orgs",				"org.create"),
+	AUTHD(HTTP_GET,    "/v1/orgs/*",			"org.get"),
+	AUTHD(HTTP_DELETE, "/v1/orgs/*",			"org.delete"),
+	AUTHD(HTTP_GET,    "/v1/orgs/*/members",		"member.list"),
+	AUTHD(HTTP_POST,   "/v1/orgs/*/members",		"member.add"),
+	AUTHD(HTTP_PATCH,  "/v1/orgs/*/members/*",		"member.update"),
+	AUTHD(HTTP_DELETE, "/v1/orgs/*/members/*",		"member.remove"),
+	AUTHD(HTTP_GET,    "/v1/orgs/*/collections",		"collection.list"),
+	AUTHD(HTTP_POST,   "/v1/orgs/*/collections",		"collection.create"),
+	AUTHD(HTTP_GET,    "/v1/collections/*",			"collection.get"),
+	AUTHD(HTTP_PATCH,  "/v1/collections/*",			"collection.update"),
+	AUTHD(HTTP_DELETE, "/v1/collections/*",			"collection.delete"),
+	AUTHD(HTTP_GET,    "/v1/collections/*/members",		"cmember.list"),
+	AUTHD(HTTP_POST,   "/v1/collections/*/members",		"cmember.add"),
+	AUTHD(HTTP_PATCH,  "/v1/collections/*/members/*",	"cmember.update"),
+	AUTHD(HTTP_DELETE, "/v1/collections/*/members/*",	"cmember.remove"),
+	AUTHD(HTTP_GET,    "/v1/orgs/*/api-keys",		"apikey.list"),
+	AUTHD(HTTP_POST,   "/v1/orgs/*/api-keys",		"apikey.create"),
+	AUTHD(HTTP_DELETE, "/v1/orgs/*/api-keys/*",		"apikey.revoke"),
+	AUTHD(HTTP_POST,   "/v1/orgs/*/api-keys/*/rotate",	"apikey.rotate"),
+	AUTHD(HTTP_GET,    "/v1/orgs/*/audit",			"audit.list"),
 };
 
 /* Segment by segment: "*" matches one non-empty segment. */
@@ -87,6 +117,7 @@ front_route(struct front_req *req)
 		    req->params, &req->nparams))
 			continue;
 		if (routes[i].method == m) {
+			req->route = &routes[i];
 			routes[i].handler(req);
 			return;
 		}

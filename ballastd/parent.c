@@ -131,6 +131,7 @@ parent_conf_for(struct parent *p, enum proc_id id)
 	struct ballast_conf	 c = p->conf;
 	char			*text;
 
+	c.db_admin[0] = '\0';		/* ballastctl's alone */
 	if (id != PROC_AUTHD)
 		c.db_auth[0] = '\0';
 	if (id != PROC_INDEXD)
@@ -517,6 +518,10 @@ parent_reload(struct parent *p, char *msg, size_t msglen)
 			log_warnx("%s: cannot reload %s", __func__,
 			    proc_name(cp->id));
 		freezero(c.text, strlen(c.text));
+		/* keyd reads the keyring again (ballastctl key rotate). */
+		if (cp->id == PROC_KEYD && parent_send_fd(cp, "keyring",
+		    parent_open_ro(p->conf.keyring)) == -1)
+			log_warnx("%s: keyd keeps its keyring", __func__);
 	}
 	log_info("configuration reloaded from %s", p->conffile);
 	snprintf(msg, msglen, "reloaded %s", p->conffile);

@@ -80,6 +80,7 @@ static const struct conf_setting conf_settings[] = {
 	{ { "chroot", NULL },		CK_PATH, FIELD(chroot_dir), 0, 0 },
 	{ { "database", "auth" },	CK_STRING, FIELD(db_auth), 0, 0 },
 	{ { "database", "index" },	CK_STRING, FIELD(db_index), 0, 0 },
+	{ { "database", "admin" },	CK_STRING, FIELD(db_admin), 0, 0 },
 	USER("front", PROC_FRONT),
 	USER("keyd", PROC_KEYD),
 	USER("authd", PROC_AUTHD),
@@ -138,6 +139,8 @@ conf_defaults(struct ballast_conf *c)
 	    sizeof(c->db_auth));
 	strlcpy(c->db_index, "dbname=ballast user=ballast_index",
 	    sizeof(c->db_index));
+	strlcpy(c->db_admin, "dbname=ballast user=ballast",
+	    sizeof(c->db_admin));
 	strlcpy(c->user[PROC_FRONT], "_ballast", sizeof(c->user[0]));
 	strlcpy(c->user[PROC_KEYD], "_ballastkey", sizeof(c->user[0]));
 	strlcpy(c->user[PROC_AUTHD], "_ballastauth", sizeof(c->user[0]));

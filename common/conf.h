@@ -33,6 +33,8 @@ struct ballast_conf {
 	/* PostgreSQL conninfo strings, one per role */
 	char		db_auth[CONF_STR_MAX];
 	char		db_index[CONF_STR_MAX];
+	/* the schema owner: ballastctl db migrate, user add (never a daemon) */
+	char		db_admin[CONF_STR_MAX];
 
 	/* the unprivileged user of each child, indexed by enum proc_id */
 	char		user[PROC_MAX][64];

@@ -101,6 +101,21 @@ static const struct ipc_field key_error_fields[] = {
 	FLD(struct imsg_key_error, message, IPC_K_STR, 0, 256),
 };
 
+static const struct ipc_field auth_req_fields[] = {
+	FLD(struct imsg_auth_req, op, IPC_K_STR, 1, 64),
+	FLD(struct imsg_auth_req, params, IPC_K_STRV, 0, 4),
+	FLD(struct imsg_auth_req, query, IPC_K_STR, 0, 8192),
+	OPT(struct imsg_auth_req, token, IPC_K_STR, 1, 8192),
+	FLD(struct imsg_auth_req, client, IPC_K_STR, 1, 64),
+	FLD(struct imsg_auth_req, request_id, IPC_K_STR, 1, 32),
+	OPT(struct imsg_auth_req, body, IPC_K_BIN, 0, AUTH_MAX_BODY),
+};
+static const struct ipc_field auth_rep_fields[] = {
+	FLD(struct imsg_auth_rep, status, IPC_K_U64, 100, 599),
+	FLD(struct imsg_auth_rep, body, IPC_K_STR, 0, 0),
+	OPT(struct imsg_auth_rep, headers, IPC_K_STRV, 0, 8),
+};
+
 #define P(x)		PROC_BIT(PROC_##x)
 #define BODY(st, f)	sizeof(st), f, nitems(f)
 #define EMPTY		sizeof(struct imsg_empty), NULL, 0
@@ -169,6 +184,12 @@ static const struct ipc_msgdef ipc_msgdefs[IMSG_MAX] = {
 	[IMSG_KEY_ERROR] = { "IMSG_KEY_ERROR",
 	    BODY(struct imsg_key_error, key_error_fields),
 	    P(KEYD), P(FRONT) | P(AUTHD) | P(INDEXD) | P(PARENT), 0 },
+	[IMSG_AUTH_REQ] = { "IMSG_AUTH_REQ",
+	    BODY(struct imsg_auth_req, auth_req_fields),
+	    P(FRONT), P(AUTHD), 0 },
+	[IMSG_AUTH_REP] = { "IMSG_AUTH_REP",
+	    BODY(struct imsg_auth_rep, auth_rep_fields),
+	    P(AUTHD), P(FRONT), 0 },
 };
 
 #undef P

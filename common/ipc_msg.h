@@ -67,6 +67,14 @@ enum ipc_type {
 	IMSG_KEY_INFO,		/* one per key; last = 1 on the final one */
 	IMSG_KEY_ERROR,		/* imsg_key_error */
 
+	/*
+	 * authd.  The front forwards each identity request as an operation
+	 * name, the path parameters, the caller's credential and the JSON
+	 * body; authd decides and answers with the HTTP status and body.
+	 */
+	IMSG_AUTH_REQ,		/* imsg_auth_req, front -> authd */
+	IMSG_AUTH_REP,		/* imsg_auth_rep, authd -> front */
+
 	IMSG_MAX
 };
 
@@ -160,6 +168,24 @@ struct imsg_key_info {
 struct imsg_key_error {
 	char		*code;		/* "bad_message", "invalid", "refused", "internal" */
 	char		*message;	/* never about the secret */
+};
+
+#define AUTH_MAX_BODY	(1024 * 1024)
+
+struct imsg_auth_req {
+	char		*op;		/* "auth.login", "org.get", ... */
+	struct ipc_strv	 params;	/* path segments the route matched */
+	char		*query;		/* raw query string, may be "" */
+	char		*token;		/* optional: Bearer value or X-API-Key */
+	char		*client;	/* client address */
+	char		*request_id;	/* X-Request-Id, for logs and audit */
+	struct ipc_bin	 body;		/* optional: JSON request body */
+};
+
+struct imsg_auth_rep {
+	uint64_t	 status;	/* HTTP status */
+	char		*body;		/* JSON text */
+	struct ipc_strv	 headers;	/* optional "Name: value" lines */
 };
 
 enum ipc_kind {

@@ -472,6 +472,7 @@ test_print_defaults(void **state)
 	    "chroot \"/var/empty\"\n"
 	    "database auth \"dbname=ballast user=ballast_auth\"\n"
 	    "database index \"dbname=ballast user=ballast_index\"\n"
+	    "database admin \"dbname=ballast user=ballast\"\n"
 	    "user front \"_ballast\"\n"
 	    "user keyd \"_ballastkey\"\n"
 	    "user authd \"_ballastauth\"\n"

@@ -1,0 +1,17 @@
+/* ballastctl's commands, one file each (ctl_*.c). */
+#ifndef BALLAST_CTL_H
+#define BALLAST_CTL_H
+
+#include "common/conf.h"
+
+/* The configuration, parsed on first use; exits with a message if bad. */
+const struct ballast_conf *ctl_conf(void);
+/* Exit status: 0 done, 1 refused or failed, 2 usage. */
+int	ctl_key(int argc, char **argv);
+int	ctl_db(int argc, char **argv);
+int	ctl_user(int argc, char **argv);
+/* Ask the running parent to reload (new keyring to keyd included). */
+int	ctl_reload_quiet(void);
+__attribute__((noreturn)) void ctl_usage(void);
+
+#endif
