@@ -86,11 +86,11 @@ class Suite:
             env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
         return env
 
-    def start(self, wait=True):
+    def start(self, wait=True, env=None):
         self.log = open(self.logpath, "ab")
         self.proc = subprocess.Popen(
             [os.path.join(BUILD, "ballastd"), "-d", "-f", self.conf],
-            stdout=self.log, stderr=subprocess.STDOUT, env=self.env())
+            stdout=self.log, stderr=subprocess.STDOUT, env=dict(self.env(), **(env or {})))
         if wait:
             self.wait_healthy(20)
         return self

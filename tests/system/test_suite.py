@@ -238,6 +238,29 @@ test_config_check_flags.FRESH = True
 test_config_check_flags.START = False
 
 
+def test_systemd_readiness(suite):
+    """With NOTIFY_SOCKET set, READY=1 arrives once every child runs."""
+    path = os.path.join(suite.dir, "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(20)
+    try:
+        suite.start(wait=False, env={"NOTIFY_SOCKET": path})
+        msg = sock.recv(4096).decode()
+        assert "READY=1" in msg.split("\n"), msg
+        # Ready means serving: every child is up and /healthz says so.
+        suite.wait_healthy(5)
+        suite.signal(signal.SIGTERM)
+        msg = sock.recv(4096).decode()
+        assert "STOPPING=1" in msg, msg
+    finally:
+        sock.close()
+
+
+test_systemd_readiness.FRESH = True
+test_systemd_readiness.START = False
+
+
 def test_sigterm_leaves_no_process(suite):
     pids = list(children(suite).values()) + [suite.proc.pid]
     suite.signal(signal.SIGTERM)
