@@ -180,22 +180,6 @@ wbuf_trim(struct wbuf *b)
 		(void)wbuf_move(b, IPC_KEEP_CAP);
 }
 
-static uint32_t
-get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
 static const char *
 msg_name(enum ipc_type type)
 {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "keyd/crypto.h"
 #include "keyd/keyring.h"
 
@@ -41,22 +42,6 @@ ctx_check(const struct seal_ctx *c)
 	if (c->user_salt == NULL || c->user_salt_len != SEAL_USER_SALTLEN)
 		return -1;
 	return 0;
-}
-
-static void
-put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-static uint32_t
-get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
 }
 
 static size_t
