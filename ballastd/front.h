@@ -100,10 +100,22 @@ struct front_route {
 	const char		*pattern;	/* "/v1/x/ * /y": '*' = a segment */
 	front_handler		 handler;
 	const char		*op;		/* the peer's operation, if any */
+	const char		*action;	/* content routes: read, write */
 };
 
 /* front_proxy.c: forward the request to authd as route->op. */
 void	front_proxy_authd(struct front_req *);
+/* The credential: "Authorization: Bearer X" or "X-API-Key: X"; -1 if bad. */
+int	front_req_token(struct front_req *, char **token);
+/* A slice as a C string; NULL when it is not UTF-8. */
+char	*front_slice_str(const struct http_slice *);
+/* 415 unless a body, if any, is application/json. */
+int	front_body_is_json(const struct front_req *);
+/*
+ * front_content.c: ask authd for a grant (route->action on the collection
+ * of the path, if any), then forward the request and the grant to indexd.
+ */
+void	front_content(struct front_req *);
 
 /* front.c */
 void	front_conn_closed(void);

@@ -38,8 +38,8 @@ proxy_free(void *arg)
 }
 
 /* A copy of a slice as a C string, or NULL if it is not valid UTF-8. */
-static char *
-proxy_str(const struct http_slice *s)
+char *
+front_slice_str(const struct http_slice *s)
 {
 	if (s->len == 0)
 		return xstrdup("");
@@ -49,8 +49,8 @@ proxy_str(const struct http_slice *s)
 }
 
 /* "Authorization: Bearer X" or "X-API-Key: X"; NULL for none. */
-static int
-proxy_token(struct front_req *req, char **token)
+int
+front_req_token(struct front_req *req, char **token)
 {
 	const struct http_slice	*h;
 	struct http_slice	 v;
@@ -65,7 +65,7 @@ proxy_token(struct front_req *req, char **token)
 		v = *h;
 	else
 		return 0;
-	if (v.len == 0 || v.len > 8192 || (*token = proxy_str(&v)) == NULL)
+	if (v.len == 0 || v.len > 8192 || (*token = front_slice_str(&v)) == NULL)
 		return -1;
 	return 0;
 }
@@ -111,8 +111,8 @@ proxy_reply(struct front_req *req, enum proc_id peer, enum front_reply how,
 	    rep->body, strlen(rep->body));
 }
 
-static int
-proxy_content_type_ok(const struct front_req *req)
+int
+front_body_is_json(const struct front_req *req)
 {
 	const struct http_slice	*ct;
 
@@ -135,7 +135,7 @@ front_proxy_authd(struct front_req *req)
 		    "the request body is too large");
 		return;
 	}
-	if (!proxy_content_type_ok(req)) {
+	if (!front_body_is_json(req)) {
 		front_error(req, 415, "unsupported_media_type",
 		    "send the body as application/json");
 		return;
@@ -145,13 +145,13 @@ front_proxy_authd(struct front_req *req)
 	req->hstate_free = proxy_free;
 	memset(&a, 0, sizeof(a));
 	for (size_t i = 0; i < req->nparams; i++)
-		if ((px->params[i] = proxy_str(&req->params[i])) == NULL) {
+		if ((px->params[i] = front_slice_str(&req->params[i])) == NULL) {
 			front_error(req, 400, "bad_request",
 			    "the path is not valid UTF-8");
 			return;
 		}
-	if ((px->query = proxy_str(&req->http.query)) == NULL ||
-	    proxy_token(req, &px->token) == -1) {
+	if ((px->query = front_slice_str(&req->http.query)) == NULL ||
+	    front_req_token(req, &px->token) == -1) {
 		front_error(req, 400, "bad_request",
 		    "malformed query or credential");
 		return;

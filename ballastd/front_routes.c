@@ -19,11 +19,12 @@
 
 static void	route_healthz(struct front_req *);
 
-#define AUTHD(m, path, op)	{ m, path, front_proxy_authd, op }
+#define AUTHD(m, path, op)	{ m, path, front_proxy_authd, op, NULL }
+#define CONTENT(m, path, op, act) { m, path, front_content, op, act }
 
 /* docs/api.md describes each; authd decides every one of them. */
 static const struct front_route routes[] = {
-	{ HTTP_GET,	"/healthz",	route_healthz, NULL },
+	{ HTTP_GET,	"/healthz",	route_healthz, NULL, NULL },
 
 	AUTHD(HTTP_POST,   "/v1/auth/login",			"auth.login"),
 	AUTHD(HTTP_POST,   "/v1/auth/refresh",			"auth.refresh"),
@@ -51,6 +52,12 @@ static const struct front_route routes[] = {
 	AUTHD(HTTP_DELETE, "/v1/orgs/*/api-keys/*",		"apikey.revoke"),
 	AUTHD(HTTP_POST,   "/v1/orgs/*/api-keys/*/rotate",	"apikey.rotate"),
 	AUTHD(HTTP_GET,    "/v1/orgs/*/audit",			"audit.list"),
+
+	CONTENT(HTTP_POST,   "/v1/collections/*/documents",	"doc.push", "write"),
+	CONTENT(HTTP_GET,    "/v1/collections/*/documents/*",	"doc.get", "read"),
+	CONTENT(HTTP_DELETE, "/v1/collections/*/documents/*",	"doc.delete", "write"),
+	CONTENT(HTTP_POST,   "/v1/collections/*/search",	"search", "read"),
+	CONTENT(HTTP_POST,   "/v1/search",			"search", "read"),
 };
 
 /* Segment by segment: "*" matches one non-empty segment. */

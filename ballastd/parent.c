@@ -175,6 +175,16 @@ parent_send_boot(struct parent *p, struct child_proc *cp)
 	rv |= ipc_send(cp->chan, IMSG_CONF, 0, &c, -1);
 	freezero(c.text, strlen(c.text));
 	switch (cp->id) {
+	case PROC_AUTHD:
+	case PROC_INDEXD: {
+		struct imsg_secret	 sec;
+
+		sec.what = "decision-key";
+		sec.data.data = p->decision_key;
+		sec.data.len = sizeof(p->decision_key);
+		rv |= ipc_send(cp->chan, IMSG_SECRET, 0, &sec, -1);
+		break;
+	}
 	case PROC_KEYD:
 		rv |= parent_send_fd(cp, "keyring",
 		    parent_open_ro(p->conf.keyring));
@@ -601,6 +611,7 @@ void
 parent_main(struct parent *p)
 {
 	p->started = time(NULL);
+	arc4random_buf(p->decision_key, sizeof(p->decision_key));
 	parent_check_users(p);
 	parent_preflight(p);
 	if ((p->listen_fd = listen_tcp(p->conf.listen_addr,

@@ -52,6 +52,11 @@ struct parent {
 	int			 announced;		/* systemd told READY */
 	time_t			 started;
 	struct child_proc	 child[PROC_MAX];	/* front..indexd used */
+	/*
+	 * The key authd signs its grants with and indexd checks them with;
+	 * made at start, the same for every restart of either.
+	 */
+	uint8_t			 decision_key[32];
 	struct event		*stop_ev;
 };
 

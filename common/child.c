@@ -47,6 +47,18 @@ child_take_fd(struct child *c, struct ipc_msg *msg)
 	msg->fd = -1;
 }
 
+static void
+child_take_secret(struct child *c, struct ipc_msg *msg)
+{
+	const struct imsg_secret	*s = msg->body;
+
+	if (strcmp(s->what, "decision-key") != 0 ||
+	    s->data.len != sizeof(c->decision_key))
+		fatalx("%s: unexpected secret from parent", __func__);
+	memcpy(c->decision_key, s->data.data, sizeof(c->decision_key));
+	c->has_decision_key = 1;
+}
+
 /* Read configuration and resources from the parent until IMSG_CONF_END. */
 static void
 child_read_boot(struct child *c)
@@ -72,6 +84,9 @@ child_read_boot(struct child *c)
 			break;
 		case IMSG_FD:
 			child_take_fd(c, &msg);
+			break;
+		case IMSG_SECRET:
+			child_take_secret(c, &msg);
 			break;
 		case IMSG_CONF_END:
 			ipc_msg_clear(&msg);

@@ -17,6 +17,8 @@
 #ifndef BALLAST_CHILD_H
 #define BALLAST_CHILD_H
 
+#include <stdint.h>
+
 #include "common/conf.h"
 #include "common/ipc.h"
 #include "common/proc.h"
@@ -38,6 +40,10 @@ struct child {
 	int			 fd_tls_cert;
 	int			 fd_tls_key;
 	int			 fd_listen;
+
+	/* authd and indexd: the key of authd's grants (IMSG_SECRET) */
+	uint8_t			 decision_key[32];
+	int			 has_decision_key;
 
 	struct ipc_chan		*parent;
 	struct ipc_chan		*peer[PROC_MAX];

@@ -52,6 +52,7 @@ enum conf_kind {
 	CK_NUMBER,	/* plain integer */
 	CK_SIZE,	/* integer with optional K or M suffix */
 	CK_LOGLEVEL,	/* warn | info | debug */
+	CK_RATE,	/* N per M: two numbers, the field and the next */
 };
 
 struct conf_setting {
@@ -97,6 +98,17 @@ static const struct conf_setting conf_settings[] = {
 	{ { "timeout", "body" },	CK_NUMBER, FIELD(body_timeout), 1, 3600 },
 	{ { "timeout", "idle" },	CK_NUMBER, FIELD(idle_timeout), 1, 3600 },
 	{ { "timeout", "ipc" },		CK_NUMBER, FIELD(ipc_timeout), 1, 3600 },
+	{ { "password", "memory" },	CK_NUMBER,
+	    FIELD(password_memory), 8192, 4194304 },
+	{ { "password", "iterations" },	CK_NUMBER,
+	    FIELD(password_iterations), 1, 100 },
+	/* keyd signs access tokens of at most an hour (JWT_MAX_LIFETIME) */
+	{ { "token", "lifetime" },	CK_NUMBER,
+	    FIELD(token_lifetime), 60, 3600 },
+	{ { "session", "lifetime" },	CK_NUMBER,
+	    FIELD(session_lifetime), 300, 31536000 },
+	{ { "login", "attempts" },	CK_RATE,
+	    FIELD(login_attempts), 1, 86400 },
 	{ { "log", "level" },		CK_LOGLEVEL, FIELD(log_level), 0, 0 },
 };
 
@@ -153,6 +165,12 @@ conf_defaults(struct ballast_conf *c)
 	c->body_timeout = 30;
 	c->idle_timeout = 60;
 	c->ipc_timeout = 5;
+	c->password_memory = 19456;
+	c->password_iterations = 2;
+	c->token_lifetime = 900;
+	c->session_lifetime = 2592000;
+	c->login_attempts = 5;
+	c->login_window = 60;
 	c->log_level = LOG_LEVEL_INFO;
 }
 
@@ -443,10 +461,30 @@ conf_listen(struct conf_parser *p, const char *name,
 	return conf_string(p, name, s, args[0]);
 }
 
+/* "N per M": N into the field, M into the uint64_t after it. */
+_Static_assert(offsetof(struct ballast_conf, login_window) ==
+    offsetof(struct ballast_conf, login_attempts) + sizeof(uint64_t),
+    "login attempts and window must be adjacent");
+static int
+conf_rate(struct conf_parser *p, const char *name,
+    const struct conf_setting *s, char (*args)[CONF_STR_MAX])
+{
+	uint64_t	 v[2];
+
+	if (strcmp(args[1], "per") != 0)
+		return conf_error(p, "%s: expected 'per', got '%s'", name,
+		    args[1]);
+	if (conf_number(p, name, s, args[0], &v[0]) == -1 ||
+	    conf_number(p, name, s, args[2], &v[1]) == -1)
+		return -1;
+	memcpy((char *)&p->conf + s->off, v, sizeof(v));
+	return 0;
+}
+
 static size_t
 conf_nargs(enum conf_kind kind)
 {
-	return kind == CK_LISTEN ? 3 : 1;
+	return kind == CK_LISTEN || kind == CK_RATE ? 3 : 1;
 }
 
 static int
@@ -472,6 +510,8 @@ conf_apply(struct conf_parser *p, const struct conf_setting *s,
 			return -1;
 		memcpy((char *)&p->conf + s->off, &num, sizeof(num));
 		return 0;
+	case CK_RATE:
+		return conf_rate(p, name, s, args);
 	case CK_LOGLEVEL:
 		if ((level = log_level_parse(args[0])) == -1)
 			return conf_error(p, "%s: unknown level '%s' (warn, "
@@ -699,6 +739,14 @@ conf_print_setting(FILE *f, const struct ballast_conf *c,
 		else
 			snprintf(size, sizeof(size), "%" PRIu64, num);
 		if (fputs(size, f) == EOF)
+			return -1;
+		break;
+	case CK_RATE:
+		memcpy(&num, field, sizeof(num));
+		if (fprintf(f, "%" PRIu64 " per ", num) < 0)
+			return -1;
+		memcpy(&num, field + sizeof(num), sizeof(num));
+		if (fprintf(f, "%" PRIu64, num) < 0)
 			return -1;
 		break;
 	case CK_LOGLEVEL:

@@ -48,6 +48,14 @@ struct ballast_conf {
 	uint64_t	idle_timeout;		/* seconds a keep-alive may idle */
 	uint64_t	ipc_timeout;		/* seconds before a peer's 504 */
 
+	/* authd */
+	uint64_t	password_memory;	/* Argon2id KiB for new hashes */
+	uint64_t	password_iterations;	/* Argon2id passes */
+	uint64_t	token_lifetime;		/* seconds an access JWT lives */
+	uint64_t	session_lifetime;	/* seconds a login session lives */
+	uint64_t	login_attempts;		/* failed logins allowed ... */
+	uint64_t	login_window;		/* ... per this many seconds */
+
 	int		log_level;		/* LOG_LEVEL_* */
 };
 

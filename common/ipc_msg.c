@@ -116,6 +116,37 @@ static const struct ipc_field auth_rep_fields[] = {
 	OPT(struct imsg_auth_rep, headers, IPC_K_STRV, 0, 8),
 };
 
+static const struct ipc_field secret_fields[] = {
+	FLD(struct imsg_secret, what, IPC_K_STR, 1, 32),
+	FLD(struct imsg_secret, data, IPC_K_BIN, DECISION_KEYLEN,
+	    DECISION_KEYLEN),
+};
+static const struct ipc_field auth_verify_fields[] = {
+	OPT(struct imsg_auth_verify, token, IPC_K_STR, 1, 8192),
+	FLD(struct imsg_auth_verify, client, IPC_K_STR, 1, 64),
+	FLD(struct imsg_auth_verify, request_id, IPC_K_STR, 1, 32),
+	FLD(struct imsg_auth_verify, action, IPC_K_STR, 1, 16),
+	OPT(struct imsg_auth_verify, collection, IPC_K_STR, 1, 64),
+};
+static const struct ipc_field auth_decision_fields[] = {
+	FLD(struct imsg_auth_decision, status, IPC_K_U64, 100, 599),
+	FLD(struct imsg_auth_decision, body, IPC_K_STR, 0, 65536),
+	OPT(struct imsg_auth_decision, grant, IPC_K_STR, 2, 1024 * 1024),
+	OPT(struct imsg_auth_decision, mac, IPC_K_BIN, DECISION_MACLEN,
+	    DECISION_MACLEN),
+	OPT(struct imsg_auth_decision, headers, IPC_K_STRV, 0, 8),
+};
+static const struct ipc_field index_req_fields[] = {
+	FLD(struct imsg_index_req, op, IPC_K_STR, 1, 64),
+	FLD(struct imsg_index_req, params, IPC_K_STRV, 0, 4),
+	FLD(struct imsg_index_req, query, IPC_K_STR, 0, 8192),
+	FLD(struct imsg_index_req, request_id, IPC_K_STR, 1, 32),
+	OPT(struct imsg_index_req, body, IPC_K_BIN, 0, IPC_MAX_MSG / 2),
+	FLD(struct imsg_index_req, grant, IPC_K_STR, 2, 1024 * 1024),
+	FLD(struct imsg_index_req, mac, IPC_K_BIN, DECISION_MACLEN,
+	    DECISION_MACLEN),
+};
+
 #define P(x)		PROC_BIT(PROC_##x)
 #define BODY(st, f)	sizeof(st), f, nitems(f)
 #define EMPTY		sizeof(struct imsg_empty), NULL, 0
@@ -126,6 +157,8 @@ static const struct ipc_msgdef ipc_msgdefs[IMSG_MAX] = {
 	    P(PARENT), PROC_CHILDREN, 0 },
 	[IMSG_FD] = { "IMSG_FD", BODY(struct imsg_fd, fd_fields),
 	    P(PARENT), PROC_CHILDREN, 1 },
+	[IMSG_SECRET] = { "IMSG_SECRET", BODY(struct imsg_secret, secret_fields),
+	    P(PARENT), P(AUTHD) | P(INDEXD), 0 },
 	[IMSG_CONF_END] = { "IMSG_CONF_END", EMPTY,
 	    P(PARENT), PROC_CHILDREN, 0 },
 	[IMSG_CHANNEL] = { "IMSG_CHANNEL",
@@ -190,6 +223,18 @@ static const struct ipc_msgdef ipc_msgdefs[IMSG_MAX] = {
 	[IMSG_AUTH_REP] = { "IMSG_AUTH_REP",
 	    BODY(struct imsg_auth_rep, auth_rep_fields),
 	    P(AUTHD), P(FRONT), 0 },
+	[IMSG_AUTH_VERIFY] = { "IMSG_AUTH_VERIFY",
+	    BODY(struct imsg_auth_verify, auth_verify_fields),
+	    P(FRONT), P(AUTHD), 0 },
+	[IMSG_AUTH_DECISION] = { "IMSG_AUTH_DECISION",
+	    BODY(struct imsg_auth_decision, auth_decision_fields),
+	    P(AUTHD), P(FRONT), 0 },
+	[IMSG_INDEX_REQ] = { "IMSG_INDEX_REQ",
+	    BODY(struct imsg_index_req, index_req_fields),
+	    P(FRONT), P(INDEXD), 0 },
+	[IMSG_INDEX_REP] = { "IMSG_INDEX_REP",
+	    BODY(struct imsg_auth_rep, auth_rep_fields),
+	    P(INDEXD), P(FRONT), 0 },
 };
 
 #undef P

@@ -31,6 +31,7 @@ enum ipc_type {
 	/* parent -> child, start-up and reload */
 	IMSG_CONF,		/* normalised config text */
 	IMSG_FD,		/* a resource fd the parent opened */
+	IMSG_SECRET,		/* a start-up secret: the decision key */
 	IMSG_CONF_END,		/* start-up data complete */
 	IMSG_CHANNEL,		/* socketpair end to another child */
 	IMSG_RELOAD,		/* new normalised config text */
@@ -74,6 +75,17 @@ enum ipc_type {
 	 */
 	IMSG_AUTH_REQ,		/* imsg_auth_req, front -> authd */
 	IMSG_AUTH_REP,		/* imsg_auth_rep, authd -> front */
+	/*
+	 * Content requests: the front asks authd for a decision, which comes
+	 * back as a grant authd signed with the decision key (HMAC-SHA256)
+	 * that only authd and indexd hold, and forwards the grant to indexd.
+	 * A compromised front can replay nothing: a grant names its request
+	 * id and expires within seconds.
+	 */
+	IMSG_AUTH_VERIFY,	/* imsg_auth_verify, front -> authd */
+	IMSG_AUTH_DECISION,	/* imsg_auth_decision, authd -> front */
+	IMSG_INDEX_REQ,		/* imsg_index_req, front -> indexd */
+	IMSG_INDEX_REP,		/* imsg_auth_rep shape, indexd -> front */
 
 	IMSG_MAX
 };
@@ -180,6 +192,40 @@ struct imsg_auth_req {
 	char		*client;	/* client address */
 	char		*request_id;	/* X-Request-Id, for logs and audit */
 	struct ipc_bin	 body;		/* optional: JSON request body */
+};
+
+#define DECISION_KEYLEN	32
+#define DECISION_MACLEN	32
+
+struct imsg_secret {
+	char		*what;		/* "decision-key" */
+	struct ipc_bin	 data;
+};
+
+struct imsg_auth_verify {
+	char		*token;		/* optional */
+	char		*client;
+	char		*request_id;
+	char		*action;	/* "read", "write" */
+	char		*collection;	/* optional: one collection's id */
+};
+
+struct imsg_auth_decision {
+	uint64_t	 status;	/* 200: granted; else the HTTP status */
+	char		*body;		/* error JSON when refused, else "" */
+	char		*grant;		/* JSON, when granted (see grant.h) */
+	struct ipc_bin	 mac;		/* HMAC-SHA256(decision key, grant) */
+	struct ipc_strv	 headers;	/* optional, as in imsg_auth_rep */
+};
+
+struct imsg_index_req {
+	char		*op;		/* "doc.push", "search", ... */
+	struct ipc_strv	 params;
+	char		*query;
+	char		*request_id;
+	struct ipc_bin	 body;		/* optional */
+	char		*grant;
+	struct ipc_bin	 mac;
 };
 
 struct imsg_auth_rep {

@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import BUILD, TOP
+from harness import BUILD
 
 # Every (method, path, status, body) seen by any Api in this process.
 SEEN = []

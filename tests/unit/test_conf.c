@@ -210,6 +210,11 @@ test_all_settings(void **state)
 	    "timeout body 3600\n"
 	    "timeout idle 2\n"
 	    "timeout ipc 3\n"
+	    "password memory 8192\n"
+	    "password iterations 3\n"
+	    "token lifetime 60\n"
+	    "session lifetime 86400\n"
+	    "login attempts 10 per 300\n"
 	    "log level warn\n", &c, err, sizeof(err)), 0);
 	assert_string_equal(c.listen_addr, "::1");
 	assert_int_equal(c.listen_port, 443);
@@ -235,6 +240,12 @@ test_all_settings(void **state)
 	assert_int_equal(c.body_timeout, 3600);
 	assert_int_equal(c.idle_timeout, 2);
 	assert_int_equal(c.ipc_timeout, 3);
+	assert_int_equal(c.password_memory, 8192);
+	assert_int_equal(c.password_iterations, 3);
+	assert_int_equal(c.token_lifetime, 60);
+	assert_int_equal(c.session_lifetime, 86400);
+	assert_int_equal(c.login_attempts, 10);
+	assert_int_equal(c.login_window, 300);
 	assert_int_equal(c.log_level, LOG_LEVEL_WARN);
 	roundtrip(&c);
 }
@@ -346,6 +357,12 @@ test_errors(void **state)
 	    "'a23456789012345678901234567890123'");
 	expect_error("user parent root\n",
 	    NAME ":1: unknown keyword 'user parent'");
+	expect_error("token lifetime 3601\n", NAME ":1: token lifetime: 3601 "
+	    "is out of range (60..3600)");
+	expect_error("login attempts 5 in 60\n", NAME ":1: login attempts: "
+	    "expected 'per', got 'in'");
+	expect_error("login attempts 0 per 60\n", NAME ":1: login attempts: "
+	    "0 is out of range (1..86400)");
 	expect_error("log level verbose\n", NAME ":1: log level: unknown "
 	    "level 'verbose' (warn, info or debug)");
 
@@ -485,6 +502,11 @@ test_print_defaults(void **state)
 	    "timeout body 30\n"
 	    "timeout idle 60\n"
 	    "timeout ipc 5\n"
+	    "password memory 19456\n"
+	    "password iterations 2\n"
+	    "token lifetime 900\n"
+	    "session lifetime 2592000\n"
+	    "login attempts 5 per 60\n"
 	    "log level info\n", BALLAST_LIBEXECDIR);
 	assert_non_null(text = conf_to_text(&c));
 	assert_string_equal(text, want);
