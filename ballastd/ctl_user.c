@@ -94,7 +94,6 @@ user_insert(PGconn *db, const char *email, const char *name,
 		    sizeof(uid)) == -1)
 			goto fail;
 	}
-	printf("user %s %s\n", uid, email);
 	if (org != NULL) {
 		const char	*q[2] = { org, uid };
 
@@ -105,9 +104,14 @@ user_insert(PGconn *db, const char *email, const char *name,
 		if (user_exec(db, "INSERT INTO org_members (org_id, user_id, "
 		    "role) VALUES ($1, $2, 'owner')", 2, q, NULL, 0) == -1)
 			goto fail;
-		printf("organization %s %s, owned by %s\n", oid, org, email);
 	}
-	return user_exec(db, "COMMIT", 0, NULL, NULL, 0);
+	if (user_exec(db, "COMMIT", 0, NULL, NULL, 0) == -1)
+		return -1;
+	/* Said only once it is true. */
+	printf("user %s %s\n", uid, email);
+	if (org != NULL)
+		printf("organization %s %s, owned by %s\n", oid, org, email);
+	return 0;
 fail:
 	(void)user_exec(db, "ROLLBACK", 0, NULL, NULL, 0);
 	return -1;
