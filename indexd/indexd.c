@@ -1,22 +1,27 @@
 /*
- * indexd: owns sources, sync jobs, documents, chunks and vectors; runs
- * searches under the scope authd decided; drives syncs.  Peers: the
- * parent, the front (searches, pushes) and keyd (opening credentials
- * for a sync run).
+ * indexd: owns documents, chunks and vectors; runs searches under the
+ * scope authd granted; (later) drives syncs.  Peers: the parent, the
+ * front (content requests, each with an authd grant it checks itself)
+ * and keyd (opening credentials for a sync run).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <libpq-fe.h>
 
-#include "indexd/indexd.h"
 #include "common/child.h"
 #include "common/db.h"
 #include "common/log.h"
 #include "common/sandbox.h"
+#include "indexd/engine.h"
+#include "indexd/indexd.h"
+#include "indexd/serve.h"
 
 static struct {
 	PGconn		*db;
+	struct engine	 engine;
+	uint8_t		 key[32];
 } indexd;
 
 static const char *
@@ -25,15 +30,47 @@ indexd_health(struct child *c)
 	return db_health(indexd.db);
 }
 
+static void
+indexd_dispatch_front(struct child *c, struct ipc_chan *chan,
+    struct ipc_msg *msg)
+{
+	struct serve_reply	 r;
+	struct imsg_auth_rep	 rep;
+
+	if (msg->type != IMSG_INDEX_REQ) {
+		log_warnx("%s: %s ignored", __func__, ipc_type_name(msg->type));
+		return;
+	}
+	serve_request(&indexd.engine, indexd.key, msg->body, &r);
+	memset(&rep, 0, sizeof(rep));
+	rep.status = (uint64_t)r.status;
+	rep.body = json_dumps(r.body, JSON_COMPACT);
+	json_decref(r.body);
+	if (rep.body == NULL)
+		fatalx("%s: out of memory", __func__);
+	if (ipc_send(chan, IMSG_INDEX_REP, msg->id, &rep, -1) == -1)
+		log_warnx("%s: cannot answer the front", __func__);
+	free(rep.body);
+}
+
 void
 indexd_main(int argc, char **argv)
 {
 	static struct child	 c;
+	char			 err[512];
 
 	child_boot(&c, PROC_INDEXD, argc, argv);
+	if (!c.has_decision_key)
+		fatalx("indexd: the parent sent no decision key");
+	memcpy(indexd.key, c.decision_key, sizeof(indexd.key));
+	explicit_bzero(c.decision_key, sizeof(c.decision_key));
+
 	/* The database connection is made while we may still read files. */
 	indexd.db = db_connect(c.conf.db_index, "indexd");
 	explicit_bzero(c.conf.db_index, sizeof(c.conf.db_index));
+	if (engine_open(&indexd.engine, indexd.db, "builtin", "postgres",
+	    err, sizeof(err)) == -1)
+		fatalx("indexd: %s", err);
 
 	/* No chroot: libpq must find PostgreSQL's socket again on reset. */
 	if (priv_drop(c.conf.user[PROC_INDEXD], NULL) == -1)
@@ -45,5 +82,6 @@ indexd_main(int argc, char **argv)
 	if (sandbox_pledge("stdio unix") == -1)
 		fatal("indexd: sandbox");
 	c.health = indexd_health;
+	c.dispatch[PROC_FRONT] = indexd_dispatch_front;
 	child_serve(&c);
 }

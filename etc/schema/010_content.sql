@@ -10,7 +10,7 @@
 -- A row is visible (and writable) iff its collection is listed and it
 -- is either not personal or belongs to that owner.  With nothing set
 -- every table reads empty.  The vector store's loader alone sets
--- ballast.all = 'on' to read every vector once at start (indexd keeps
+-- ballast.load_all = 'on' to read every vector once at start (indexd keeps
 -- them in memory and applies the scope itself before ranking).
 --
 -- collection_id and owner_user are copied from the document into its
@@ -71,7 +71,7 @@ CREATE INDEX chunk_vectors_document ON chunk_vectors (document_id);
 -- visible).
 CREATE FUNCTION ballast_in_scope(coll uuid, owner uuid) RETURNS boolean
 LANGUAGE sql STABLE AS $$
-	SELECT coalesce(current_setting('ballast.all', true), '') = 'on'
+	SELECT coalesce(current_setting('ballast.load_all', true), '') = 'on'
 	    OR (coll = ANY (string_to_array(
 		    nullif(current_setting('ballast.collections', true), ''),
 		    ',')::uuid[])

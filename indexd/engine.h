@@ -1,0 +1,30 @@
+/*
+ * The content engine indexd's handlers call: one database connection
+ * (role ballast_index), one embedder, one vector store.
+ */
+#ifndef BALLAST_INDEXD_ENGINE_H
+#define BALLAST_INDEXD_ENGINE_H
+
+#include <libpq-fe.h>
+
+#include "indexd/embed.h"
+#include "indexd/store.h"
+
+struct engine {
+	PGconn		*db;
+	struct embedder	*emb;
+	struct store	*store;
+};
+
+/*
+ * Make the embedder and store by name and load the store's vectors.
+ * 0, or -1 with err (nothing to free then).
+ */
+int	engine_open(struct engine *, PGconn *, const char *embedder,
+	    const char *store, char *err, size_t errlen);
+void	engine_close(struct engine *);	/* leaves db open */
+
+/* Run sql (no parameters); 0 if it succeeded. */
+int	engine_exec(PGconn *, const char *sql, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,362 @@
+/* Keyword, vector and hybrid search (see search.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "indexd/docbatch.h"
+#include "indexd/search.h"
+
+/* Candidates fetched from each side in hybrid mode. */
+#define HYBRID_MIN_DEPTH	50
+#define HYBRID_MAX_DEPTH	1000
+
+int
+search_mode_parse(const char *s, enum search_mode *m)
+{
+	if (strcmp(s, "hybrid") == 0)
+		*m = SEARCH_HYBRID;
+	else if (strcmp(s, "keyword") == 0)
+		*m = SEARCH_KEYWORD;
+	else if (strcmp(s, "vector") == 0)
+		*m = SEARCH_VECTOR;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+by_fused(const void *x, const void *y)
+{
+	const struct fused	*a = x, *b = y;
+
+	if (a->score != b->score)
+		return a->score < b->score ? 1 : -1;
+	return (a->chunk_id > b->chunk_id) - (a->chunk_id < b->chunk_id);
+}
+
+static size_t
+fuse_add(struct fused *out, size_t n, int64_t id, double s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (out[i].chunk_id == id) {
+			out[i].score += s;
+			return n;
+		}
+	out[n].chunk_id = id;
+	out[n].score = s;
+	return n + 1;
+}
+
+size_t
+rrf_fuse(const int64_t *a, size_t na, const int64_t *b, size_t nb, int k,
+    struct fused *out)
+{
+	size_t	 n = 0;
+
+	/* Lists are at most 2 * HYBRID_MAX_DEPTH long: quadratic is fine. */
+	for (size_t i = 0; i < na; i++)
+		n = fuse_add(out, n, a[i], 1.0 / (k + (double)(i + 1)));
+	for (size_t i = 0; i < nb; i++)
+		n = fuse_add(out, n, b[i], 1.0 / (k + (double)(i + 1)));
+	qsort(out, n, sizeof(*out), by_fused);
+	return n;
+}
+
+static int
+check_params(const struct search_params *p, char *err, size_t errlen)
+{
+	json_t	*m;
+
+	if (p->query == NULL || p->query[0] == '\0' ||
+	    strlen(p->query) > SEARCH_MAX_QUERY ||
+	    !utf8_valid(p->query, strlen(p->query))) {
+		snprintf(err, errlen, "query: 1..%d bytes of UTF-8",
+		    SEARCH_MAX_QUERY);
+		return -1;
+	}
+	if (p->limit < 1 || p->limit > SEARCH_MAX_LIMIT ||
+	    p->offset > SEARCH_MAX_OFFSET) {
+		snprintf(err, errlen, "limit: 1..%d, offset: 0..%d",
+		    SEARCH_MAX_LIMIT, SEARCH_MAX_OFFSET);
+		return -1;
+	}
+	if ((p->updated_after && !rfc3339_valid(p->updated_after)) ||
+	    (p->updated_before && !rfc3339_valid(p->updated_before))) {
+		snprintf(err, errlen, "updated_after/updated_before: not RFC "
+		    "3339 date-times");
+		return -1;
+	}
+	if (p->metadata != NULL) {
+		m = json_loads(p->metadata, JSON_REJECT_DUPLICATES, NULL);
+		if (!json_is_object(m)) {
+			json_decref(m);
+			snprintf(err, errlen, "metadata: not a JSON object");
+			return -1;
+		}
+		json_decref(m);
+	}
+	return 0;
+}
+
+static int
+has_filters(const struct search_params *p)
+{
+	return p->source || p->metadata || p->updated_after ||
+	    p->updated_before;
+}
+
+#define FILTERS \
+	" AND ($3::text IS NULL OR d.source = $3)" \
+	" AND ($4::jsonb IS NULL OR d.metadata @> $4::jsonb)" \
+	" AND ($5::timestamptz IS NULL OR d.updated_at >= $5::timestamptz)" \
+	" AND ($6::timestamptz IS NULL OR d.updated_at < $6::timestamptz)"
+
+static void
+base_params(const char *p[7], const struct search_params *sp,
+    const char *colls)
+{
+	p[0] = sp->query;
+	p[1] = colls;
+	p[2] = sp->source;
+	p[3] = sp->metadata;
+	p[4] = sp->updated_after;
+	p[5] = sp->updated_before;
+}
+
+/* Run a query whose first column is a chunk id; ids in rank order. */
+static long
+ids_of(PGconn *db, const char *sql, int np, const char *const *p,
+    int64_t **out, char *err, size_t errlen)
+{
+	PGresult	*r = PQexecParams(db, sql, np, NULL, p, NULL, NULL, 0);
+	long		 n;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "search: %.*s",
+		    (int)strcspn(PQresultErrorMessage(r), "\n"),
+		    PQresultErrorMessage(r));
+		PQclear(r);
+		return -1;
+	}
+	n = PQntuples(r);
+	*out = xcalloc(n + 1, sizeof(**out));
+	for (long i = 0; i < n; i++)
+		(*out)[i] = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+	PQclear(r);
+	return n;
+}
+
+static long
+keyword_ids(struct engine *e, const struct search_params *sp,
+    const char *colls, size_t depth, int64_t **out, char *err, size_t errlen)
+{
+	const char	*p[7];
+	char		 lim[24];
+
+	base_params(p, sp, colls);
+	snprintf(lim, sizeof(lim), "%zu", depth);
+	p[6] = lim;
+	if (!has_filters(sp))
+		return ids_of(e->db, "SELECT c.id FROM chunks c, "
+		    "websearch_to_tsquery('english', $1) q WHERE c.tsv @@ q "
+		    "AND c.collection_id = ANY ($2::uuid[]) "
+		    "AND $3::text IS NULL AND $4::text IS NULL AND "
+		    "$5::text IS NULL AND $6::text IS NULL "
+		    "ORDER BY ts_rank_cd(c.tsv, q) DESC, c.id LIMIT $7::int",
+		    7, p, out, err, errlen);
+	return ids_of(e->db, "SELECT c.id FROM chunks c JOIN documents d ON "
+	    "d.id = c.document_id, websearch_to_tsquery('english', $1) q "
+	    "WHERE c.tsv @@ q AND c.collection_id = ANY ($2::uuid[])" FILTERS
+	    " ORDER BY ts_rank_cd(c.tsv, q) DESC, c.id LIMIT $7::int", 7, p,
+	    out, err, errlen);
+}
+
+static char *
+id_list(const int64_t *ids, size_t n)
+{
+	size_t	 cap = n * 21 + 3, len = 1;
+	char	*s = xcalloc(1, cap);
+
+	s[0] = '{';
+	for (size_t i = 0; i < n; i++)
+		len += snprintf(s + len, cap - len, "%s%lld", i ? "," : "",
+		    (long long)ids[i]);
+	s[len] = '}';
+	return s;
+}
+
+/*
+ * Vector candidates from the store; with filters, oversampled and then
+ * kept only if their documents pass the filters (order preserved).
+ */
+static long
+vector_ids(struct engine *e, const struct scope *sc,
+    const struct search_params *sp, const char *colls, size_t depth,
+    int64_t **out, char *err, size_t errlen)
+{
+	size_t		 qlen = strlen(sp->query), k, n;
+	float		*q = xcalloc(e->emb->dim, sizeof(float));
+	struct vhit	*hits;
+	int64_t		*ids, *keep;
+	const char	*p[7];
+	long		 nk;
+
+	if (embed_texts(e->emb, &sp->query, &qlen, 1, q, err, errlen) == -1) {
+		free(q);
+		return -1;
+	}
+	k = has_filters(sp) ? depth * 4 : depth;
+	hits = xcalloc(k, sizeof(*hits));
+	n = store_search(e->store, q, sc, k, hits);
+	free(q);
+	ids = xcalloc(n + 1, sizeof(*ids));
+	for (size_t i = 0; i < n; i++)
+		ids[i] = hits[i].chunk_id;
+	free(hits);
+	base_params(p, sp, colls);
+	p[6] = id_list(ids, n);
+	/* Also drops ids the database no longer shows in this scope. */
+	nk = ids_of(e->db, "SELECT c.id FROM unnest($7::bigint[]) WITH "
+	    "ORDINALITY AS v(id, ord) JOIN chunks c ON c.id = v.id JOIN "
+	    "documents d ON d.id = c.document_id WHERE "
+	    "c.collection_id = ANY ($2::uuid[]) AND $1::text IS NOT NULL"
+	    FILTERS " ORDER BY v.ord", 7, p, &keep, err, errlen);
+	free((char *)p[6]);
+	free(ids);
+	if (nk > (long)depth)
+		nk = (long)depth;
+	*out = nk >= 0 ? keep : NULL;
+	return nk;
+}
+
+static json_t *
+results(struct engine *e, const struct search_params *sp, const char *colls,
+    const struct fused *f, size_t n, char *err, size_t errlen)
+{
+	const char	*p[3];
+	int64_t		*ids = xcalloc(n + 1, sizeof(*ids));
+	PGresult	*r;
+	json_t		*arr;
+
+	for (size_t i = 0; i < n; i++)
+		ids[i] = f[i].chunk_id;
+	p[0] = sp->query;
+	p[1] = id_list(ids, n);
+	p[2] = colls;
+	free(ids);
+	r = PQexecParams(e->db, "SELECT c.id, c.document_id, c.collection_id, "
+	    "d.source, d.title, d.url, ts_headline('english', "
+	    "replace(replace(replace(c.text, '&', '&amp;'), '<', '&lt;'), "
+	    "'>', '&gt;'), websearch_to_tsquery('english', $1), "
+	    "'StartSel=<mark>, StopSel=</mark>, MinWords=15, MaxWords=40, "
+	    "MaxFragments=2, FragmentDelimiter=\" ... \"'), d.external_id "
+	    "FROM chunks c "
+	    "JOIN documents d ON d.id = c.document_id WHERE c.id = ANY "
+	    "($2::bigint[]) AND c.collection_id = ANY ($3::uuid[])", 3, NULL,
+	    p, NULL, NULL, 0);
+	free((char *)p[1]);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "search: %.*s",
+		    (int)strcspn(PQresultErrorMessage(r), "\n"),
+		    PQresultErrorMessage(r));
+		PQclear(r);
+		return NULL;
+	}
+	arr = json_array();
+	/* In fused order; rows the database did not return are left out. */
+	for (size_t i = 0; i < n; i++)
+		for (int row = 0; row < PQntuples(r); row++) {
+			if (strtoll(PQgetvalue(r, row, 0), NULL, 10) !=
+			    f[i].chunk_id)
+				continue;
+			json_array_append_new(arr, json_pack("{s:s,s:s,s:I,"
+			    "s:s,s:s,s:s,s:s,s:s,s:f}", "document_id",
+			    PQgetvalue(r, row, 1), "external_id",
+			    PQgetvalue(r, row, 7), "chunk_id",
+			    (json_int_t)f[i].chunk_id, "collection_id",
+			    PQgetvalue(r, row, 2), "source",
+			    PQgetvalue(r, row, 3), "title",
+			    PQgetvalue(r, row, 4), "url", PQgetvalue(r, row, 5),
+			    "snippet", PQgetvalue(r, row, 6), "score",
+			    f[i].score));
+		}
+	PQclear(r);
+	return arr;
+}
+
+/* Single-list modes keep their own scores' order: 1/rank as the score. */
+static size_t
+ranked(const int64_t *ids, size_t n, struct fused *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		out[i].chunk_id = ids[i];
+		out[i].score = 1.0 / (double)(i + 1);
+	}
+	return n;
+}
+
+static json_t *
+run_scoped(struct engine *e, const struct scope *sc,
+    const struct search_params *sp, const char *colls, char *err,
+    size_t errlen)
+{
+	size_t		 want = sp->offset + sp->limit, depth = want, nf = 0;
+	int64_t		*kw = NULL, *vec = NULL;
+	long		 nkw = 0, nvec = 0;
+	struct fused	*f;
+	json_t		*arr = NULL;
+
+	if (sp->mode == SEARCH_HYBRID) {
+		depth = want * 2 < HYBRID_MIN_DEPTH ? HYBRID_MIN_DEPTH :
+		    want * 2;
+		if (depth > HYBRID_MAX_DEPTH)
+			depth = HYBRID_MAX_DEPTH;
+	}
+	if (sp->mode != SEARCH_VECTOR &&
+	    (nkw = keyword_ids(e, sp, colls, depth, &kw, err, errlen)) < 0)
+		goto out;
+	if (sp->mode != SEARCH_KEYWORD && (nvec = vector_ids(e, sc, sp, colls,
+	    depth, &vec, err, errlen)) < 0)
+		goto out;
+	f = xcalloc(nkw + nvec + 1, sizeof(*f));
+	if (sp->mode == SEARCH_HYBRID)
+		nf = rrf_fuse(kw, nkw, vec, nvec, RRF_K, f);
+	else if (sp->mode == SEARCH_KEYWORD)
+		nf = ranked(kw, nkw, f);
+	else
+		nf = ranked(vec, nvec, f);
+	if (nf <= sp->offset)
+		arr = json_array();
+	else
+		arr = results(e, sp, colls, f + sp->offset,
+		    nf - sp->offset < sp->limit ? nf - sp->offset : sp->limit,
+		    err, errlen);
+	free(f);
+out:
+	free(kw);
+	free(vec);
+	return arr;
+}
+
+json_t *
+search_run(struct engine *e, const struct scope *sc,
+    const struct search_params *sp, char *err, size_t errlen)
+{
+	char	*colls;
+	json_t	*arr = NULL;
+
+	if (check_params(sp, err, errlen) == -1)
+		return NULL;
+	if (sc->ncollections == 0)
+		return json_array();
+	if (engine_exec(e->db, "BEGIN READ ONLY", err, errlen) == -1)
+		return NULL;
+	if (scope_apply(e->db, sc, err, errlen) == 0) {
+		colls = scope_array(sc);
+		arr = run_scoped(e, sc, sp, colls, err, errlen);
+		free(colls);
+	}
+	(void)engine_exec(e->db, arr ? "COMMIT" : "ROLLBACK", NULL, 0);
+	return arr;
+}

@@ -1,0 +1,73 @@
+/*
+ * Vector stores behind one interface.  Writes happen inside the
+ * caller's open transaction (put, remove); the caller then reports the
+ * outcome (commit after COMMIT succeeded, rollback otherwise) so that
+ * an in-memory copy changes only with the database.  search never
+ * returns a chunk outside the scope.
+ *
+ * "postgres": vectors in table chunk_vectors, all kept in memory
+ * (vecmem.h) and scored exactly in indexd.
+ */
+#ifndef BALLAST_INDEXD_STORE_H
+#define BALLAST_INDEXD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "indexd/scope.h"
+#include "indexd/vecmem.h"
+
+struct store;
+
+/* The chunks of one document, in order, with their vectors. */
+struct store_doc {
+	const char	*document_id;
+	const char	*collection_id;
+	const char	*owner;		/* NULL or "" for shared content */
+	const int64_t	*chunk_ids;
+	const float	*vecs;		/* n * dim */
+	size_t		 n;
+};
+
+struct store_ops {
+	int	(*load)(struct store *, PGconn *, char *, size_t);
+	int	(*put)(struct store *, PGconn *, const struct store_doc *,
+		    char *, size_t);
+	int	(*remove)(struct store *, PGconn *, const int64_t *ids,
+		    size_t n, char *, size_t);
+	void	(*commit)(struct store *);
+	void	(*rollback)(struct store *);
+	size_t	(*search)(struct store *, const float *q, const struct scope *,
+		    size_t k, struct vhit *out);
+	size_t	(*count)(struct store *);
+	void	(*free)(struct store *);
+};
+
+struct store {
+	const struct store_ops *ops;
+	const char	*name;
+	size_t		 dim;
+	char		 embedder[32];	/* vectors of other embedders are skipped */
+	void		*ctx;
+};
+
+/* "postgres"; NULL for an unknown name. */
+struct store	*store_new(const char *name, size_t dim, const char *embedder);
+struct store	*store_pg_new(size_t dim, const char *embedder);
+
+/* Wrappers over ops; err may be NULL for none. */
+int	 store_load(struct store *, PGconn *, char *err, size_t errlen);
+int	 store_put(struct store *, PGconn *, const struct store_doc *,
+	    char *err, size_t errlen);
+int	 store_remove(struct store *, PGconn *, const int64_t *ids, size_t n,
+	    char *err, size_t errlen);
+void	 store_commit(struct store *);
+void	 store_rollback(struct store *);
+size_t	 store_search(struct store *, const float *q, const struct scope *,
+	    size_t k, struct vhit *out);
+size_t	 store_count(struct store *);
+void	 store_free(struct store *);
+
+#endif
