@@ -1,27 +1,263 @@
 /*
  * authd: verifies passwords, tokens and API keys, owns the identity
- * tables and answers every "may P do A on R?".  Peers: the parent, the
- * front (its questions) and keyd (token signing).
+ * tables and answers every "may P do A on R?".
+ *
+ * Peers:
+ *   parent   configuration, reload, health
+ *   front    IMSG_AUTH_REQ: one REST call each, answered by IMSG_AUTH_REP;
+ *            IMSG_AUTH_VERIFY: may this caller read/write content, answered
+ *            by IMSG_AUTH_DECISION with a signed grant (verify.c)
+ *   keyd     IMSG_KEY_PUBKEY when the channel comes up (to verify access
+ *            tokens), IMSG_KEY_SIGN for each token we issue; a request
+ *            waiting for its token is parked here until keyd answers.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
 #include "authd/authd.h"
 #include "common/child.h"
 #include "common/db.h"
+#include "common/ipc.h"
 #include "common/log.h"
 #include "common/sandbox.h"
+#include "keyd/crypto.h"
+
+#define AUTHD_MAX_PARKED	1024
+
+struct authd_settings	 authd_settings;
 
 static struct {
-	PGconn		*db;
+	struct child		*c;
+	PGconn			*db;
+	/* keyd's token key and, after a change, the one before it */
+	int			 npub;
+	uint8_t			 pub[2][ED25519_PUBLEN];
+	TAILQ_HEAD(, areq)	 parked;
+	size_t			 nparked;
 } authd;
+
+struct child *
+authd_child(void)
+{
+	return authd.c;
+}
 
 static const char *
 authd_health(struct child *c)
 {
 	return db_health(authd.db);
+}
+
+static void
+authd_settings_load(const struct ballast_conf *conf)
+{
+	authd_settings.token_lifetime = conf->token_lifetime;
+	authd_settings.session_lifetime = conf->session_lifetime;
+	authd_settings.login_attempts = conf->login_attempts;
+	authd_settings.login_window = conf->login_window;
+	authd_settings.pw_memory = (uint32_t)conf->password_memory;
+	authd_settings.pw_iterations = (uint32_t)conf->password_iterations;
+	ratelimit_setup(conf->login_attempts, conf->login_window);
+}
+
+/* How many keys were copied (0..2), the newest first. */
+int
+authd_pubkey(uint8_t pub[2][ED25519_PUBLEN])
+{
+	memcpy(pub, authd.pub, sizeof(authd.pub));
+	return authd.npub;
+}
+
+static void
+authd_ask_pubkey(void)
+{
+	struct imsg_empty	 e;
+
+	memset(&e, 0, sizeof(e));
+	if (child_send(authd.c, PROC_KEYD, IMSG_KEY_PUBKEY, ipc_next_id(),
+	    &e, -1) == -1)
+		log_warnx("%s: cannot ask keyd for its key", __func__);
+}
+
+static void
+authd_unpark(struct areq *r)
+{
+	TAILQ_REMOVE(&authd.parked, r, entry);
+	authd.nparked--;
+	r->parked = 0;
+}
+
+/* No token after all: the session we made for it is of no use. */
+static void
+authd_sign_failed(struct areq *r, int status, const char *why)
+{
+	const char	*q[1] = { r->pending_sid };
+
+	(void)sql_exec("UPDATE sessions SET revoked_at = now(), "
+	    "revoke_reason = 'no access token' WHERE id = $1", 1, q);
+	areq_error(r, status, status == 503 ? "unavailable" :
+	    "internal_error", "%s", why);
+}
+
+void
+authd_sign(struct areq *r, const char *uid, const char *sid, json_t *answer,
+    int status)
+{
+	struct imsg_key_sign	 s;
+	uint8_t			 jti[16];
+	char			 jtis[B64URL_ENCLEN(16) + 1];
+	int64_t			 now = (int64_t)time(NULL);
+	json_t			*claims;
+	char			*text;
+
+	strlcpy(r->pending_sid, sid, sizeof(r->pending_sid));
+	r->pending = answer;
+	r->pending_status = status;
+	arc4random_buf(jti, sizeof(jti));
+	(void)b64url_encode(jti, sizeof(jti), jtis, sizeof(jtis));
+	claims = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:s}", "iss", "ballast",
+	    "aud", "ballast-api", "sub", uid, "sid", sid, "iat",
+	    (json_int_t)now, "exp",
+	    (json_int_t)(now + (int64_t)authd_settings.token_lifetime),
+	    "jti", jtis);
+	text = claims != NULL ? json_dumps(claims, JSON_COMPACT) : NULL;
+	json_decref(claims);
+	if (text == NULL) {
+		authd_sign_failed(r, 500, "internal error");
+		return;
+	}
+	s.claims = text;
+	/*
+	 * keyd answers in order: asking for its public key first means we
+	 * hold the key of this token, even after a rotation, before the
+	 * client can present it.
+	 */
+	authd_ask_pubkey();
+	r->sign_id = ipc_next_id();
+	if (authd.nparked >= AUTHD_MAX_PARKED ||
+	    child_send(authd.c, PROC_KEYD, IMSG_KEY_SIGN, r->sign_id, &s,
+	    -1) == -1)
+		authd_sign_failed(r, 503, "the key service is not available");
+	else {
+		r->parked = 1;
+		TAILQ_INSERT_TAIL(&authd.parked, r, entry);
+		authd.nparked++;
+	}
+	free(text);
+}
+
+static struct areq *
+authd_parked(uint64_t id)
+{
+	struct areq	*r;
+
+	TAILQ_FOREACH(r, &authd.parked, entry)
+		if (r->sign_id == id)
+			return r;
+	return NULL;
+}
+
+static void
+authd_signed(struct areq *r, const struct imsg_key_token *t)
+{
+	json_t	*answer = r->pending;
+
+	r->pending = NULL;
+	if (json_object_set_new(answer, "access_token",
+	    json_string(t->token)) == -1) {
+		json_decref(answer);
+		authd_sign_failed(r, 500, "internal error");
+		return;
+	}
+	areq_reply(r, r->pending_status, answer, NULL);
+}
+
+static void
+authd_pubkey_rep(struct ipc_msg *msg)
+{
+	const struct imsg_key_pubkey	*p = msg->body;
+
+	if (authd.npub > 0 &&
+	    memcmp(authd.pub[0], p->pub.data, ED25519_PUBLEN) == 0)
+		return;
+	/* A new key: tokens of the previous one stay good until expiry. */
+	memcpy(authd.pub[1], authd.pub[0], ED25519_PUBLEN);
+	memcpy(authd.pub[0], p->pub.data, ED25519_PUBLEN);
+	authd.npub = authd.npub == 0 ? 1 : 2;
+	log_info("%s: keyd's signing key %llu", __func__,
+	    (unsigned long long)p->kid);
+}
+
+static void
+dispatch_keyd(struct child *c, struct ipc_chan *chan, struct ipc_msg *msg)
+{
+	struct areq	*r;
+
+	/* Only keyd sends it, and only when asked: any answer is current. */
+	if (msg->type == IMSG_KEY_PUBKEY_REP) {
+		authd_pubkey_rep(msg);
+		return;
+	}
+	if ((r = authd_parked(msg->id)) == NULL) {
+		log_warnx("%s: %s for no request", __func__,
+		    ipc_type_name(msg->type));
+		return;
+	}
+	authd_unpark(r);
+	if (msg->type == IMSG_KEY_SIGNED)
+		authd_signed(r, msg->body);
+	else {
+		log_warnx("%s: keyd refused to sign: %s", __func__,
+		    msg->type == IMSG_KEY_ERROR ?
+		    ((struct imsg_key_error *)msg->body)->code : "?");
+		authd_sign_failed(r, 500, "cannot issue a token");
+	}
+	areq_free(r);
+}
+
+static void
+dispatch_front(struct child *c, struct ipc_chan *chan, struct ipc_msg *msg)
+{
+	switch (msg->type) {
+	case IMSG_AUTH_REQ:
+		authd_request(c, msg);
+		break;
+	case IMSG_AUTH_VERIFY:
+		authd_verify(c, msg);
+		break;
+	default:
+		log_warnx("%s: unexpected %s", __func__,
+		    ipc_type_name(msg->type));
+		break;
+	}
+}
+
+static void
+authd_peer_change(struct child *c, enum proc_id peer, int up)
+{
+	struct areq		*r;
+
+	if (peer != PROC_KEYD)
+		return;
+	if (up) {
+		authd_ask_pubkey();
+		return;
+	}
+	/* keyd went away: nobody will sign what is parked. */
+	while ((r = TAILQ_FIRST(&authd.parked)) != NULL) {
+		authd_unpark(r);
+		authd_sign_failed(r, 503, "the key service is not available");
+		areq_free(r);
+	}
+}
+
+static void
+authd_reload(struct child *c, const struct ballast_conf *old)
+{
+	authd_settings_load(&c->conf);
 }
 
 void
@@ -30,9 +266,16 @@ authd_main(int argc, char **argv)
 	static struct child	 c;
 
 	child_boot(&c, PROC_AUTHD, argc, argv);
+	authd.c = &c;
+	TAILQ_INIT(&authd.parked);
+	authd_settings_load(&c.conf);
 	/* The database connection is made while we may still read files. */
 	authd.db = db_connect(c.conf.db_auth, "authd");
 	explicit_bzero(c.conf.db_auth, sizeof(c.conf.db_auth));
+	sql_init(authd.db);
+	/* Unknown users are verified against this, at the same cost. */
+	if (session_dummy_init() == -1)
+		fatalx("authd: cannot make the dummy password hash");
 
 	/* No chroot: libpq must find PostgreSQL's socket again on reset. */
 	if (priv_drop(c.conf.user[PROC_AUTHD], NULL) == -1)
@@ -44,5 +287,9 @@ authd_main(int argc, char **argv)
 	if (sandbox_pledge("stdio unix") == -1)
 		fatal("authd: sandbox");
 	c.health = authd_health;
+	c.dispatch[PROC_FRONT] = dispatch_front;
+	c.dispatch[PROC_KEYD] = dispatch_keyd;
+	c.peer_change = authd_peer_change;
+	c.reload = authd_reload;
 	child_serve(&c);
 }

@@ -57,6 +57,7 @@ struct areq {
 	char			 pending_sid[UUID_LEN + 1];
 	int			 done;
 	int			 parked;
+	int			 verify;	/* IMSG_AUTH_VERIFY: answer a decision */
 };
 
 enum principal_need {
@@ -70,6 +71,7 @@ struct authd_op {
 	void			(*fn)(struct areq *);
 	enum principal_need	 need;
 	size_t			 nparams;
+	int			 body;		/* 0: no body, or "{}" */
 };
 
 /* Settings authd uses, from the configuration. */
@@ -93,6 +95,7 @@ void	 areq_error(struct areq *, int status, const char *code,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void	 areq_internal(struct areq *);
 void	 areq_ok(struct areq *);
+json_t	*error_json(const char *code, const char *message);
 void	 areq_free(struct areq *);
 
 /* A body member: name, JSON type, required. */
@@ -113,8 +116,9 @@ const char *areq_uuid_param(struct areq *, size_t i);
 /* authd.c: ask keyd to sign an access token and park the request. */
 void	 authd_sign(struct areq *, const char *uid, const char *sid,
 	    json_t *answer, int status);
-/* 1 once keyd's public key is known. */
-int	 authd_pubkey(uint8_t pub[32]);
+/* keyd's token keys, newest first: how many (0 until keyd answered). */
+int	 authd_pubkey(uint8_t pub[2][32]);
+struct child *authd_child(void);
 
 /* sql.c: synchronous libpq, every query parameterised. */
 void	 sql_init(PGconn *);
@@ -169,6 +173,12 @@ void	 authz_subject(const struct areq *, enum org_role, enum coll_role,
 void	 audit(struct areq *, const char *org, const char *target,
 	    const char *outcome, json_t *detail);
 void	 op_audit_list(struct areq *);
+
+/* verify.c: content requests (IMSG_AUTH_VERIFY -> IMSG_AUTH_DECISION) */
+void	 authd_verify(struct child *, struct ipc_msg *);
+/* The refusal of a verify request: status, error body, header. */
+void	 verify_refuse(struct areq *, int status, const char *body,
+	    const char *header);
 
 /* session.c */
 void	 op_login(struct areq *);

@@ -314,3 +314,16 @@ hex_decode(const char *s, uint8_t *out, size_t outlen)
 	}
 	return 0;
 }
+
+int
+text_len_ok(const char *s, size_t min, size_t max)
+{
+	size_t	 n = 0;
+
+	if (s == NULL)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n >= min && n <= max;
+}

@@ -59,6 +59,9 @@ int	rfc3339_parse(const char *, time_t *);
  */
 int	email_normalize(const char *in, char *out, size_t outlen);
 
+/* 1 when s has min..max characters (UTF-8 code points). */
+int	text_len_ok(const char *s, size_t min, size_t max);
+
 int	sha256(const void *, size_t, uint8_t out[SHA256_LEN]);
 /* out holds 2 * len + 1. */
 void	hex_encode(const uint8_t *, size_t len, char *out);

@@ -139,6 +139,9 @@ int	front_route_match(const char *pattern, const struct http_slice *path,
 /* Answer the request: body is consumed (json_decref'd); hdrs may be NULL. */
 void	front_respond(struct front_req *, int status, json_t *body,
 	    const char *hdrs);
+/* Answer with a ready JSON text (a peer's answer). */
+void	front_respond_text(struct front_req *, int status, const char *hdrs,
+	    const char *text, size_t len);
 /* {"error":{"code":code,"message":message}}; never put request bytes in it. */
 void	front_error(struct front_req *, int status, const char *code,
 	    const char *message);

@@ -43,7 +43,7 @@ content_index_reply(struct front_req *req, enum proc_id peer,
 		return;
 	}
 	rep = msg->body;
-	front_conn_respond(req, (int)rep->status, NULL, rep->body,
+	front_respond_text(req, (int)rep->status, NULL, rep->body,
 	    strlen(rep->body));
 }
 
@@ -63,7 +63,7 @@ content_refused(struct front_req *req, const struct imsg_auth_decision *d)
 			strlcat(hdrs, "\r\n", sizeof(hdrs));
 		}
 	}
-	front_conn_respond(req, (int)d->status, hdrs[0] ? hdrs : NULL,
+	front_respond_text(req, (int)d->status, hdrs[0] ? hdrs : NULL,
 	    d->body, strlen(d->body));
 }
 

@@ -109,6 +109,21 @@ front_access_log(const struct front_req *req)
 	json_decref(line);
 }
 
+/* The one way a request is answered: once, with its asks cancelled. */
+void
+front_respond_text(struct front_req *req, int status, const char *hdrs,
+    const char *text, size_t len)
+{
+	if (req->responded) {
+		log_warnx("%s: request %s answered twice", __func__, req->id);
+		return;
+	}
+	req->responded = 1;
+	/* Whatever the handler still waited for is moot now. */
+	front_pending_cancel(req);
+	front_conn_respond(req, status, hdrs, text, len);
+}
+
 void
 front_respond(struct front_req *req, int status, json_t *body,
     const char *hdrs)
@@ -121,9 +136,6 @@ front_respond(struct front_req *req, int status, json_t *body,
 		json_decref(body);
 		return;
 	}
-	req->responded = 1;
-	/* Whatever the handler still waited for is moot now. */
-	front_pending_cancel(req);
 	if (body == NULL || (text = front_json_dump(body, &len)) == NULL) {
 		log_warnx("%s: cannot encode the response of request %s",
 		    __func__, req->id);
@@ -136,7 +148,7 @@ front_respond(struct front_req *req, int status, json_t *body,
 			fatalx("%s: out of memory", __func__);
 	}
 	json_decref(body);
-	front_conn_respond(req, status, hdrs, text, len);
+	front_respond_text(req, status, hdrs, text, len);
 	free(text);
 }
 

@@ -107,7 +107,7 @@ proxy_reply(struct front_req *req, enum proc_id peer, enum front_reply how,
 		strlcat(hdrs, rep->headers.v[i], sizeof(hdrs));
 		strlcat(hdrs, "\r\n", sizeof(hdrs));
 	}
-	front_conn_respond(req, (int)rep->status, hdrs[0] ? hdrs : NULL,
+	front_respond_text(req, (int)rep->status, hdrs[0] ? hdrs : NULL,
 	    rep->body, strlen(rep->body));
 }
 

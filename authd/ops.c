@@ -1,0 +1,329 @@
+/*
+ * The op table and the life of one request: copy what the front sent,
+ * find the op, resolve the caller, check the body's shape, run the
+ * handler, answer.  Handlers answer with areq_reply()/areq_error(); a
+ * handler that waits for keyd parks the request (authd_sign()).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "authd/authd.h"
+#include "common/child.h"
+#include "common/ipc.h"
+#include "common/log.h"
+#include "common/util.h"
+
+static const struct authd_op ops[] = {
+	{ "auth.login",		op_login,	NEED_NONE,	0, 1 },
+	{ "auth.refresh",	op_refresh,	NEED_NONE,	0, 1 },
+	{ "auth.logout",	op_logout,	NEED_SESSION,	0, 0 },
+	{ "me",			op_me,		NEED_ANY,	0, 0 },
+	{ "org.list",		op_org_list,	NEED_SESSION,	0, 0 },
+	{ "org.create",		op_org_create,	NEED_SESSION,	0, 1 },
+	{ "org.get",		op_org_get,	NEED_ANY,	1, 0 },
+	{ "org.delete",		op_org_delete,	NEED_ANY,	1, 0 },
+	{ "member.list",	op_member_list,	NEED_ANY,	1, 0 },
+	{ "member.add",		op_member_add,	NEED_ANY,	1, 1 },
+	{ "member.update",	op_member_update, NEED_ANY,	2, 1 },
+	{ "member.remove",	op_member_remove, NEED_ANY,	2, 0 },
+	{ "collection.list",	op_coll_list,	NEED_ANY,	1, 0 },
+	{ "collection.create",	op_coll_create,	NEED_ANY,	1, 1 },
+	{ "collection.get",	op_coll_get,	NEED_ANY,	1, 0 },
+	{ "collection.update",	op_coll_update,	NEED_ANY,	1, 1 },
+	{ "collection.delete",	op_coll_delete,	NEED_ANY,	1, 0 },
+	{ "cmember.list",	op_cmember_list, NEED_ANY,	1, 0 },
+	{ "cmember.add",	op_cmember_add,	NEED_ANY,	1, 1 },
+	{ "cmember.update",	op_cmember_update, NEED_ANY,	2, 1 },
+	{ "cmember.remove",	op_cmember_remove, NEED_ANY,	2, 0 },
+	{ "apikey.list",	op_apikey_list,	NEED_ANY,	1, 0 },
+	{ "apikey.create",	op_apikey_create, NEED_ANY,	1, 1 },
+	{ "apikey.revoke",	op_apikey_revoke, NEED_ANY,	2, 0 },
+	{ "apikey.rotate",	op_apikey_rotate, NEED_ANY,	2, 0 },
+	{ "audit.list",		op_audit_list,	NEED_ANY,	1, 0 },
+};
+
+
+const struct authd_op *
+authd_op_find(const char *name)
+{
+	for (size_t i = 0; i < nitems(ops); i++)
+		if (strcmp(ops[i].name, name) == 0)
+			return &ops[i];
+	return NULL;
+}
+
+json_t *
+error_json(const char *code, const char *message)
+{
+	return json_pack("{s:{s:s,s:s}}", "error", "code", code, "message",
+	    message);
+}
+
+void
+areq_free(struct areq *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->nparams; i++)
+		free(r->params[i]);
+	free(r->query);
+	free(r->client);
+	free(r->request_id);
+	json_decref(r->body);
+	json_decref(r->pending);
+	explicit_bzero(r, sizeof(*r));
+	free(r);
+}
+
+void
+areq_reply(struct areq *r, int status, json_t *body, const char *header)
+{
+	struct imsg_auth_rep	 rep;
+	char			*text, *hv[1];
+
+	if (r->done) {
+		log_warnx("%s: %s answered twice", __func__, r->op ?
+		    r->op->name : "?");
+		json_decref(body);
+		return;
+	}
+	r->done = 1;
+	text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (r->verify) {
+		verify_refuse(r, text != NULL ? status : 500, text != NULL ?
+		    text : "{}", header);
+		free(text);
+		return;
+	}
+	memset(&rep, 0, sizeof(rep));
+	rep.status = (uint64_t)status;
+	rep.body = text != NULL ? text : (char *)"{\"error\":{\"code\":"
+	    "\"internal_error\",\"message\":\"out of memory\"}}";
+	if (text == NULL)
+		rep.status = 500;
+	if (header != NULL) {
+		hv[0] = (char *)header;
+		rep.headers.v = hv;
+		rep.headers.n = 1;
+	}
+	if (child_send(authd_child(), PROC_FRONT, IMSG_AUTH_REP, r->id, &rep,
+	    -1) == -1)
+		log_warnx("%s: cannot answer the front", __func__);
+	if (text != NULL)
+		freezero(text, strlen(text));	/* may hold a token */
+}
+
+void
+areq_error(struct areq *r, int status, const char *code, const char *fmt, ...)
+{
+	char	 msg[256];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	areq_reply(r, status, error_json(code, msg),
+	    status == 401 ? "WWW-Authenticate: Bearer" : NULL);
+}
+
+void
+areq_internal(struct areq *r)
+{
+	areq_error(r, 500, "internal_error", "internal error");
+}
+
+void
+areq_ok(struct areq *r)
+{
+	areq_reply(r, 200, json_pack("{s:b}", "ok", 1), NULL);
+}
+
+const char *
+areq_uuid_param(struct areq *r, size_t i)
+{
+	if (i >= r->nparams || !uuid_valid(r->params[i])) {
+		areq_error(r, 404, "not_found", "no such resource");
+		return NULL;
+	}
+	return r->params[i];
+}
+
+static int
+body_type_ok(json_t *v, const struct body_field *f)
+{
+	switch (f->type) {
+	case BF_BOOL:
+		return json_is_boolean(v);
+	case BF_STRING_OR_NULL:
+		if (json_is_null(v))
+			return 1;
+		/* FALLTHROUGH */
+	case BF_STRING:
+		return json_is_string(v);
+	}
+	return 0;
+}
+
+static int
+body_member(struct areq *r, const char *k, json_t *v,
+    const struct body_field *fields, size_t n)
+{
+	const struct body_field	*f = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(fields[i].name, k) == 0)
+			f = &fields[i];
+	if (f == NULL) {
+		areq_error(r, 400, "bad_request", "unknown field '%.64s'", k);
+		return -1;
+	}
+	if (!body_type_ok(v, f)) {
+		areq_error(r, 400, "bad_request", "'%s' must be %s", k,
+		    f->type == BF_BOOL ? "true or false" : "a string");
+		return -1;
+	}
+	if (json_is_string(v) &&
+	    (strlen(json_string_value(v)) != json_string_length(v) ||
+	    (f->maxlen > 0 && json_string_length(v) > f->maxlen))) {
+		areq_error(r, 400, "bad_request", "'%s' is too long or "
+		    "holds a NUL", k);
+		return -1;
+	}
+	return 0;
+}
+
+int
+areq_body(struct areq *r, const struct body_field *fields, size_t n)
+{
+	const char	*k;
+	json_t		*v;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!fields[i].required)
+			continue;
+		if (r->body == NULL) {
+			areq_error(r, 400, "bad_request",
+			    "a JSON body is required");
+			return -1;
+		}
+		if (json_object_get(r->body, fields[i].name) == NULL) {
+			areq_error(r, 400, "bad_request", "'%s' is required",
+			    fields[i].name);
+			return -1;
+		}
+	}
+	if (r->body == NULL)
+		return 0;
+	json_object_foreach(r->body, k, v)
+		if (body_member(r, k, v, fields, n) == -1)
+			return -1;
+	return 0;
+}
+
+const char *
+body_str(struct areq *r, const char *name)
+{
+	json_t	*v;
+
+	if (r->body == NULL || (v = json_object_get(r->body, name)) == NULL ||
+	    !json_is_string(v))
+		return NULL;
+	return json_string_value(v);
+}
+
+/* Copies what the request needs; the message is gone after dispatch. */
+static struct areq *
+areq_new(struct ipc_msg *msg)
+{
+	struct imsg_auth_req	*a = msg->body;
+	struct areq		*r;
+
+	r = xcalloc(1, sizeof(*r));
+	r->id = msg->id;
+	r->op = authd_op_find(a->op);
+	for (size_t i = 0; i < a->params.n && i < nitems(r->params); i++)
+		r->params[r->nparams++] = xstrdup(a->params.v[i]);
+	r->query = xstrdup(a->query);
+	r->client = xstrdup(a->client);
+	r->request_id = xstrdup(a->request_id);
+	return r;
+}
+
+static int
+areq_parse_body(struct areq *r, const struct imsg_auth_req *a)
+{
+	json_error_t	 err;
+
+	if (a->body.data == NULL || a->body.len == 0)
+		return 0;
+	r->body = json_loadb((const char *)a->body.data, a->body.len,
+	    JSON_REJECT_DUPLICATES, &err);
+	/* The parser's message may quote the body: say only where. */
+	if (r->body == NULL) {
+		areq_error(r, 400, "bad_request", "the body is not valid JSON "
+		    "(line %d, column %d)", err.line, err.column);
+		return -1;
+	}
+	if (!json_is_object(r->body)) {
+		areq_error(r, 400, "bad_request",
+		    "the body must be a JSON object");
+		return -1;
+	}
+	if (!r->op->body && json_object_size(r->body) != 0) {
+		areq_error(r, 400, "bad_request",
+		    "this operation takes no body");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+areq_principal(struct areq *r, const char *token)
+{
+	if (r->op->need == NEED_NONE)
+		return 0;
+	if (token == NULL) {
+		areq_error(r, 401, "unauthorized", "credentials required");
+		return -1;
+	}
+	if (principal_resolve(r, token) == -1)
+		return -1;
+	if (r->op->need == NEED_SESSION && r->p.kind != PRINCIPAL_SESSION) {
+		audit(r, r->p.key_org, "", "denied", NULL);
+		areq_error(r, 403, "forbidden", "this needs a session, not an "
+		    "API key");
+		return -1;
+	}
+	return 0;
+}
+
+void
+authd_request(struct child *c, struct ipc_msg *msg)
+{
+	struct imsg_auth_req	*a = msg->body;
+	struct areq		*r;
+
+	r = areq_new(msg);
+	if (r->op == NULL || a->params.n != r->op->nparams) {
+		log_warnx("%s: unknown op or parameters from the front",
+		    __func__);
+		areq_error(r, 404, "not_found", "no such operation");
+	} else if (!sql_ready())
+		areq_error(r, 503, "unavailable", "the database is not "
+		    "available");
+	else if (areq_principal(r, a->token) == 0 &&
+	    areq_parse_body(r, a) == 0)
+		r->op->fn(r);
+	if (r->parked)
+		return;
+	if (!r->done) {
+		log_warnx("%s: %s did not answer", __func__, r->op->name);
+		areq_internal(r);
+	}
+	areq_free(r);
+}
