@@ -5,7 +5,8 @@
  * the principal, the collections in scope and whose personal content is
  * in scope; indexd checks the signature and applies the scope.
  *
- *   one collection      the collection, when the caller may read/write it
+ *   one collection      the collection, when the caller may read/write it,
+ *                       with the caller's own personal content in it
  *   no collection       (search everywhere, read only) every collection
  *                       the caller may read; a session's own personal
  *                       content, a key's only when include_personal
@@ -136,6 +137,12 @@ verify_decide(struct areq *r, const char *action, const char *coll)
 
 	memset(&g, 0, sizeof(g));
 	strlcpy(g.action, write ? "write" : "read", sizeof(g.action));
+	/*
+	 * Personal content: the caller's own, through a session or a
+	 * user-scoped key; never anyone else's, whatever their roles.
+	 */
+	if (r->p.kind == PRINCIPAL_SESSION || r->p.key_personal)
+		strlcpy(g.owner, r->p.user, sizeof(g.owner));
 	if (coll != NULL) {
 		if (!uuid_valid(coll)) {
 			areq_error(r, 404, "not_found", "no such collection");
@@ -157,9 +164,6 @@ verify_decide(struct areq *r, const char *action, const char *coll)
 		}
 		if (r->p.kind == PRINCIPAL_APIKEY)
 			strlcpy(g.org, r->p.key_org, sizeof(g.org));
-		/* Personal content: never anyone else's. */
-		if (r->p.kind == PRINCIPAL_SESSION || r->p.key_personal)
-			strlcpy(g.owner, r->p.user, sizeof(g.owner));
 		if (verify_all(r, &g) == -1) {
 			grant_free(&g);
 			areq_internal(r);
