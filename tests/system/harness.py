@@ -23,6 +23,20 @@ SAN = BUILD.endswith("-san")
 CHILDREN = ("front", "keyd", "authd", "indexd")
 
 
+def test_base():
+    """Where suites live: not the checkout, wherever CI put it.
+
+    The children's chroot must sit below directories only root can write
+    (priv_drop checks every component: /tmp's 1777 fails), and the
+    postgres and daemon users must be able to reach the cluster's socket
+    (a checkout under /root is closed to them).
+    """
+    base = os.environ.get("BALLAST_TEST_BASE", "/var/lib/ballast-tests")
+    os.makedirs(base, mode=0o755, exist_ok=True)
+    os.chmod(base, 0o755)
+    return base
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -58,11 +72,8 @@ class Response:
 class Suite:
     def __init__(self, name, extra_conf=""):
         self.name = name
-        # Not under /tmp: the children's chroot must sit below directories
-        # that only root can write (priv_drop checks every component).
-        base = os.path.join(BUILD, "systest")
-        os.makedirs(base, mode=0o755, exist_ok=True)
-        self.dir = tempfile.mkdtemp(prefix="s-", dir=base)
+        self.dir = tempfile.mkdtemp(prefix="s-", dir=test_base())
+        os.chmod(self.dir, 0o755)
         self.port = free_port()
         self.conf = os.path.join(self.dir, "etc", "ballast.conf")
         self.logpath = os.path.join(self.dir, "ballastd.log")
