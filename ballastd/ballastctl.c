@@ -33,7 +33,8 @@ ctl_usage(void)
 	    "  status | reload | stop\n"
 	    "  key init PATH | key rotate | key retire ID | key status\n"
 	    "  db migrate | db status\n"
-	    "  user add [-o organization] [-n name] EMAIL  (password on stdin)\n");
+	    "  user add [-o | --owner organization] [-n | --name name] EMAIL\n"
+	    "           (the password on standard input)\n");
 	exit(2);
 }
 

@@ -1,10 +1,12 @@
 /*
- * ballastctl user add [-o organization] [-n name] EMAIL: create a user
- * (and with -o a new organization it owns: the first-owner bootstrap).
+ * ballastctl user add [-o|--owner organization] [-n|--name name] EMAIL:
+ * create a user (and with -o a new organization it owns: the first-owner
+ * bootstrap).
  * The password comes from standard input, or a prompt without echo on
  * a terminal; it never appears in argv.
  */
 #include <ctype.h>
+#include <getopt.h>
 #include <readpassphrase.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,8 +128,14 @@ user_add(int argc, char **argv)
 	PGconn			*db;
 	int			 ch, rv;
 
+	static const struct option longopts[] = {
+		{ "name",	required_argument,	NULL,	'n' },
+		{ "owner",	required_argument,	NULL,	'o' },
+		{ NULL,		0,			NULL,	0 }
+	};
+
 	optind = 1;
-	while ((ch = getopt(argc, argv, "+n:o:")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+n:o:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
 			name = optarg;

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -163,6 +164,26 @@ parent_send_fd(struct child_proc *cp, const char *what, int fd)
 	return ipc_send(cp->chan, IMSG_FD, 0, &f, fd);
 }
 
+/*
+ * The keyring: systemd's LoadCredential=keyring:... puts it in
+ * $CREDENTIALS_DIRECTORY, which wins over the configured file.
+ */
+static const char *
+parent_keyring_path(struct parent *p)
+{
+	static char	 path[PATH_MAX];
+	const char	*dir = getenv("CREDENTIALS_DIRECTORY");
+	int		 n;
+
+	if (dir != NULL && *dir == '/') {
+		n = snprintf(path, sizeof(path), "%s/keyring", dir);
+		if (n > 0 && (size_t)n < sizeof(path) &&
+		    access(path, F_OK) == 0)
+			return path;
+	}
+	return p->conf.keyring;
+}
+
 /* Configuration and resources, all queued before the child reads any. */
 static int
 parent_send_boot(struct parent *p, struct child_proc *cp)
@@ -187,7 +208,7 @@ parent_send_boot(struct parent *p, struct child_proc *cp)
 	}
 	case PROC_KEYD:
 		rv |= parent_send_fd(cp, "keyring",
-		    parent_open_ro(p->conf.keyring));
+		    parent_open_ro(parent_keyring_path(p)));
 		break;
 	case PROC_FRONT:
 		rv |= parent_send_fd(cp, "tls-cert",
@@ -530,7 +551,7 @@ parent_reload(struct parent *p, char *msg, size_t msglen)
 		freezero(c.text, strlen(c.text));
 		/* keyd reads the keyring again (ballastctl key rotate). */
 		if (cp->id == PROC_KEYD && parent_send_fd(cp, "keyring",
-		    parent_open_ro(p->conf.keyring)) == -1)
+		    parent_open_ro(parent_keyring_path(p))) == -1)
 			log_warnx("%s: keyd keeps its keyring", __func__);
 	}
 	log_info("configuration reloaded from %s", p->conffile);
@@ -589,7 +610,7 @@ parent_check_users(struct parent *p)
 static void
 parent_preflight(struct parent *p)
 {
-	const char	*files[] = { p->conf.keyring, p->conf.tls_cert,
+	const char	*files[] = { parent_keyring_path(p), p->conf.tls_cert,
 			    p->conf.tls_key };
 	char		 path[4096];
 	int		 fd;
@@ -614,6 +635,9 @@ parent_main(struct parent *p)
 	arc4random_buf(p->decision_key, sizeof(p->decision_key));
 	parent_check_users(p);
 	parent_preflight(p);
+	if (parent_keyring_path(p) != p->conf.keyring)
+		log_info("keyring from the service manager: %s",
+		    parent_keyring_path(p));
 	if ((p->listen_fd = listen_tcp(p->conf.listen_addr,
 	    p->conf.listen_port)) == -1)
 		fatalx("cannot listen on %s port %u", p->conf.listen_addr,

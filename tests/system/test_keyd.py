@@ -277,6 +277,22 @@ test_bad_keyring_mode_at_start.FRESH = True
 test_bad_keyring_mode_at_start.START = False
 
 
+def test_keyring_from_systemd_credentials(suite):
+    """LoadCredential=keyring:... puts it in $CREDENTIALS_DIRECTORY."""
+    creds = os.path.join(suite.dir, "creds")
+    os.mkdir(creds, 0o500)
+    keyring = os.path.join(suite.dir, "etc", "keyring")
+    os.rename(keyring, os.path.join(creds, "keyring"))
+    suite.start(env={"CREDENTIALS_DIRECTORY": creds})
+    assert "keyring from the service manager: %s/keyring" % creds in suite.log_text()
+    assert suite.get("/healthz").status == 200
+    assert not os.path.exists(keyring)
+
+
+test_keyring_from_systemd_credentials.FRESH = True
+test_keyring_from_systemd_credentials.START = False
+
+
 def test_master_key_never_leaks(suite):
     """Last: by now the suite has started, rotated, retired, reloaded."""
     keyring_secrets(suite)
