@@ -214,6 +214,8 @@ void	 op_cmember_list(struct areq *);
 void	 op_cmember_add(struct areq *);
 void	 op_cmember_update(struct areq *);
 void	 op_cmember_remove(struct areq *);
+/* mine.c */
+void	 op_coll_mine(struct areq *);
 
 /* apikey.c */
 void	 op_apikey_list(struct areq *);

@@ -31,6 +31,7 @@ static const struct authd_op ops[] = {
 	{ "member.update",	op_member_update, NEED_ANY,	2, 1 },
 	{ "member.remove",	op_member_remove, NEED_ANY,	2, 0 },
 	{ "collection.list",	op_coll_list,	NEED_ANY,	1, 0 },
+	{ "collection.mine",	op_coll_mine,	NEED_ANY,	0, 0 },
 	{ "collection.create",	op_coll_create,	NEED_ANY,	1, 1 },
 	{ "collection.get",	op_coll_get,	NEED_ANY,	1, 0 },
 	{ "collection.update",	op_coll_update,	NEED_ANY,	1, 1 },

@@ -34,6 +34,8 @@ ctl_usage(void)
 	    "  key init PATH | key rotate | key retire ID | key status\n"
 	    "  db migrate | db status\n"
 	    "  user add [-o | --owner organization] [-n | --name name] EMAIL\n"
+	    "           (the password on standard input)\n"
+	    "  init -u | --owner EMAIL -o | --org organization [-n | --name name]\n"
 	    "           (the password on standard input)\n");
 	exit(2);
 }
@@ -197,6 +199,8 @@ main(int argc, char *argv[])
 		return ctl_db(argc - 1, argv + 1);
 	if (strcmp(argv[0], "user") == 0)
 		return ctl_user(argc - 1, argv + 1);
+	if (strcmp(argv[0], "init") == 0)
+		return ctl_init(argc, argv);
 	if (argc != 1)
 		ctl_usage();
 	if (strcmp(argv[0], "status") == 0)

@@ -10,6 +10,7 @@ const struct ballast_conf *ctl_conf(void);
 int	ctl_key(int argc, char **argv);
 int	ctl_db(int argc, char **argv);
 int	ctl_user(int argc, char **argv);
+int	ctl_init(int argc, char **argv);
 /* Ask the running parent to reload (new keyring to keyd included). */
 int	ctl_reload_quiet(void);
 __attribute__((noreturn)) void ctl_usage(void);

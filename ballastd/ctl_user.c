@@ -4,6 +4,7 @@
  * bootstrap).
  * The password comes from standard input, or a prompt without echo on
  * a terminal; it never appears in argv.
+ * The pieces are shared with ballastctl init (ctl_init.c): ctl_sql.h.
  */
 #include <ctype.h>
 #include <getopt.h>
@@ -16,9 +17,8 @@
 #include <libpq-fe.h>
 
 #include "ballastd/ctl.h"
+#include "ballastd/ctl_sql.h"
 #include "common/password.h"
-
-PGconn	*ctl_db_connect(void);
 
 static int
 user_read_password(char *buf, size_t len)
@@ -38,8 +38,8 @@ user_read_password(char *buf, size_t len)
 	return 0;
 }
 
-static int
-user_email_ok(const char *e)
+int
+ctl_email_ok(const char *e)
 {
 	const char	*at = strchr(e, '@');
 	size_t		 n = strlen(e);
@@ -54,8 +54,8 @@ user_email_ok(const char *e)
 	return 1;
 }
 
-static int
-user_exec(PGconn *db, const char *sql, int n, const char **params,
+int
+ctl_sql(PGconn *db, const char *sql, int n, const char **params,
     char *out, size_t outlen)
 {
 	PGresult	*r;
@@ -74,59 +74,92 @@ user_exec(PGconn *db, const char *sql, int n, const char **params,
 	return ok ? 0 : -1;
 }
 
-static int
-user_insert(PGconn *db, const char *email, const char *name,
-    const char *hash, const char *org)
+int
+ctl_password_hash(char *hash, size_t hashlen)
 {
-	char		 salt[65], uid[64], oid[64];
+	struct password_params	 pp = PASSWORD_DEFAULT_PARAMS;
+	char			 pw[PASSWORD_MAX + 2];
+	int			 rv;
+
+	if (user_read_password(pw, sizeof(pw)) == -1 ||
+	    strlen(pw) < PASSWORD_MIN) {
+		explicit_bzero(pw, sizeof(pw));
+		fprintf(stderr, "ballastctl: a password of %d to %d bytes is "
+		    "needed on standard input\n", PASSWORD_MIN, PASSWORD_MAX);
+		return -1;
+	}
+	rv = password_hash(&pp, pw, strlen(pw), hash, hashlen);
+	explicit_bzero(pw, sizeof(pw));
+	if (rv == -1) {
+		fprintf(stderr, "ballastctl: cannot hash the password\n");
+		return -1;
+	}
+	return 0;
+}
+
+int
+ctl_user_insert(PGconn *db, const char *email, const char *name,
+    const char *hash, const char *org, char uid[CTL_ID_MAX],
+    char oid[CTL_ID_MAX])
+{
+	char		 salt[65];
 	unsigned char	 raw[32];
 
 	arc4random_buf(raw, sizeof(raw));
 	for (size_t i = 0; i < sizeof(raw); i++)
 		snprintf(salt + 2 * i, 3, "%02x", raw[i]);
 	explicit_bzero(raw, sizeof(raw));
-	if (user_exec(db, "BEGIN", 0, NULL, NULL, 0) == -1)
-		return -1;
 	{
 		const char	*q[4] = { email, name, hash, salt };
 
-		if (user_exec(db, "INSERT INTO users (email, name, "
+		if (ctl_sql(db, "INSERT INTO users (email, name, "
 		    "password_hash, key_salt) VALUES ($1, $2, $3, "
 		    "decode($4, 'hex')) RETURNING id", 4, q, uid,
-		    sizeof(uid)) == -1)
-			goto fail;
+		    CTL_ID_MAX) == -1)
+			return -1;
 	}
 	if (org != NULL) {
 		const char	*q[2] = { org, uid };
 
-		if (user_exec(db, "INSERT INTO orgs (name) VALUES ($1) "
-		    "RETURNING id", 1, q, oid, sizeof(oid)) == -1)
-			goto fail;
+		if (ctl_sql(db, "INSERT INTO orgs (name) VALUES ($1) "
+		    "RETURNING id", 1, q, oid, CTL_ID_MAX) == -1)
+			return -1;
 		q[0] = oid;
-		if (user_exec(db, "INSERT INTO org_members (org_id, user_id, "
+		if (ctl_sql(db, "INSERT INTO org_members (org_id, user_id, "
 		    "role) VALUES ($1, $2, 'owner')", 2, q, NULL, 0) == -1)
-			goto fail;
+			return -1;
 	}
-	if (user_exec(db, "COMMIT", 0, NULL, NULL, 0) == -1)
+	return 0;
+}
+
+static int
+user_insert(PGconn *db, const char *email, const char *name,
+    const char *hash, const char *org)
+{
+	char	 uid[CTL_ID_MAX], oid[CTL_ID_MAX];
+
+	if (ctl_sql(db, "BEGIN", 0, NULL, NULL, 0) == -1)
+		return -1;
+	if (ctl_user_insert(db, email, name, hash, org, uid, oid) == -1) {
+		(void)ctl_sql(db, "ROLLBACK", 0, NULL, NULL, 0);
+		return -1;
+	}
+	if (ctl_sql(db, "COMMIT", 0, NULL, NULL, 0) == -1)
 		return -1;
 	/* Said only once it is true. */
 	printf("user %s %s\n", uid, email);
 	if (org != NULL)
 		printf("organization %s %s, owned by %s\n", oid, org, email);
 	return 0;
-fail:
-	(void)user_exec(db, "ROLLBACK", 0, NULL, NULL, 0);
-	return -1;
 }
 
 static int
 user_add(int argc, char **argv)
 {
-	struct password_params	 pp = PASSWORD_DEFAULT_PARAMS;
-	const char		*org = NULL, *name = "";
-	char			 pw[PASSWORD_MAX + 2], hash[PASSWORD_HASH_MAX];
-	PGconn			*db;
-	int			 ch, rv;
+	const char	*org = NULL, *name = "";
+	char		 hash[PASSWORD_HASH_MAX];
+	PGconn		*db;
+	int		 ch, rv;
 
 	static const struct option longopts[] = {
 		{ "name",	required_argument,	NULL,	'n' },
@@ -149,24 +182,13 @@ user_add(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		ctl_usage();
-	if (!user_email_ok(argv[optind])) {
+	if (!ctl_email_ok(argv[optind])) {
 		fprintf(stderr, "ballastctl: %s: not an email address in lower "
 		    "case\n", argv[optind]);
 		return 1;
 	}
-	if (user_read_password(pw, sizeof(pw)) == -1 ||
-	    strlen(pw) < PASSWORD_MIN) {
-		explicit_bzero(pw, sizeof(pw));
-		fprintf(stderr, "ballastctl: a password of %d to %d bytes is "
-		    "needed on standard input\n", PASSWORD_MIN, PASSWORD_MAX);
+	if (ctl_password_hash(hash, sizeof(hash)) == -1)
 		return 1;
-	}
-	rv = password_hash(&pp, pw, strlen(pw), hash, sizeof(hash));
-	explicit_bzero(pw, sizeof(pw));
-	if (rv == -1) {
-		fprintf(stderr, "ballastctl: cannot hash the password\n");
-		return 1;
-	}
 	if ((db = ctl_db_connect()) == NULL)
 		return 1;
 	rv = user_insert(db, argv[optind], name, hash, org);

@@ -3,19 +3,155 @@
  * it allows, returns a grant it signed for this request id; indexd gets
  * the request with the grant and checks the signature itself, so the
  * front can neither widen a scope nor reuse a grant.
+ *
+ * front_content_run() is that path for any caller (the REST routes below,
+ * MCP's tools): it ends in the caller's callback with indexd's status and
+ * JSON, authd's refusal, or which peer failed.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "ballastd/front.h"
+#include "ballastd/front_mcp.h"
 #include "common/log.h"
 #include "common/util.h"
 
+static void
+run_done(struct front_req *req, struct front_content_run *run, int status,
+    const char *hdrs, const char *body)
+{
+	struct front_content_result	 res;
+
+	memset(&res, 0, sizeof(res));
+	res.status = status;
+	res.how = FRONT_REPLY;
+	res.hdrs = hdrs;
+	res.body = body;
+	run->cb(req, run, &res);
+}
+
+static void
+run_failed(struct front_req *req, struct front_content_run *run,
+    enum proc_id peer, enum front_reply how)
+{
+	struct front_content_result	 res;
+
+	memset(&res, 0, sizeof(res));
+	res.status = how == FRONT_TIMEOUT ? 504 : 503;
+	res.how = how;
+	res.peer = peer;
+	run->cb(req, run, &res);
+}
+
+/* indexd's answer goes back as it is. */
+static void
+run_index_reply(struct front_req *req, enum proc_id peer,
+    enum front_reply how, struct ipc_msg *msg, void *arg)
+{
+	struct front_content_run	*run = arg;
+	const struct imsg_auth_rep	*rep;
+
+	if (how != FRONT_REPLY) {
+		run_failed(req, run, peer, how);
+		return;
+	}
+	if (msg->type != IMSG_INDEX_REP) {
+		run_done(req, run, 502, NULL, "{\"error\":{\"code\":"
+		    "\"bad_gateway\",\"message\":\"unexpected answer\"}}");
+		return;
+	}
+	rep = msg->body;
+	run_done(req, run, (int)rep->status, NULL, rep->body);
+}
+
+static void
+run_refused(struct front_req *req, struct front_content_run *run,
+    const struct imsg_auth_decision *d)
+{
+	char	 hdrs[256] = "";
+
+	/* authd may ask for WWW-Authenticate or Retry-After, nothing else. */
+	for (size_t i = 0; i < d->headers.n; i++) {
+		const char *h = d->headers.v[i];
+
+		if (strpbrk(h, "\r\n") == NULL &&
+		    (strncasecmp(h, "WWW-Authenticate:", 17) == 0 ||
+		    strncasecmp(h, "Retry-After:", 12) == 0)) {
+			strlcat(hdrs, h, sizeof(hdrs));
+			strlcat(hdrs, "\r\n", sizeof(hdrs));
+		}
+	}
+	run_done(req, run, (int)d->status, hdrs[0] ? hdrs : NULL, d->body);
+}
+
+static void
+run_decision(struct front_req *req, enum proc_id peer, enum front_reply how,
+    struct ipc_msg *msg, void *arg)
+{
+	struct front_content_run	*run = arg;
+	const struct imsg_auth_decision	*d;
+	struct imsg_index_req		 r;
+
+	if (how != FRONT_REPLY) {
+		run_failed(req, run, peer, how);
+		return;
+	}
+	d = msg->type == IMSG_AUTH_DECISION ? msg->body : NULL;
+	if (d == NULL || (d->status == 200 && (d->grant == NULL ||
+	    d->mac.data == NULL))) {
+		run_done(req, run, 502, NULL, "{\"error\":{\"code\":"
+		    "\"bad_gateway\",\"message\":\"authorization answered "
+		    "without a grant\"}}");
+		return;
+	}
+	if (d->status != 200) {
+		run_refused(req, run, d);
+		return;
+	}
+	if (run->op == NULL) {
+		run_done(req, run, 200, NULL, "{}");
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	r.op = (char *)run->op;
+	r.params.v = run->params;
+	r.params.n = run->nparams;
+	r.query = (char *)(run->query != NULL ? run->query : "");
+	r.request_id = req->id;
+	if (run->bodylen > 0) {
+		r.body.data = (uint8_t *)run->body;
+		r.body.len = run->bodylen;
+	}
+	r.grant = d->grant;
+	r.mac = d->mac;
+	if (front_ask(req, PROC_INDEXD, IMSG_INDEX_REQ, &r, -1,
+	    front_req_ipc_timeout(req), run_index_reply, run) == -1)
+		run_failed(req, run, PROC_INDEXD, FRONT_DOWN);
+}
+
+void
+front_content_run(struct front_req *req, struct front_content_run *run)
+{
+	struct imsg_auth_verify	 v;
+
+	memset(&v, 0, sizeof(v));
+	v.token = (char *)run->token;
+	v.client = req->client;
+	v.request_id = req->id;
+	v.action = (char *)run->action;
+	v.collection = (char *)run->collection;
+	if (front_ask(req, PROC_AUTHD, IMSG_AUTH_VERIFY, &v, -1,
+	    front_req_ipc_timeout(req), run_decision, run) == -1)
+		run_failed(req, run, PROC_AUTHD, FRONT_DOWN);
+}
+
+/* The REST routes: the run's state lives with the request. */
 struct content {
-	char	*params[FRONT_MAX_PARAMS];
-	char	*query;
-	char	*token;
+	char			*params[FRONT_MAX_PARAMS];
+	char			*query;
+	char			*token;
+	struct front_content_run run;
 };
 
 static void
@@ -31,85 +167,21 @@ content_free(void *arg)
 	free(ct);
 }
 
-/* indexd's answer goes back as it is. */
 static void
-content_index_reply(struct front_req *req, enum proc_id peer,
-    enum front_reply how, struct ipc_msg *msg, void *arg)
+content_done(struct front_req *req, struct front_content_run *run,
+    const struct front_content_result *res)
 {
-	const struct imsg_auth_rep	*rep;
-
-	if (how != FRONT_REPLY) {
-		front_reply_failed(req, peer, how);
+	if (res->how != FRONT_REPLY) {
+		front_reply_failed(req, res->peer, res->how);
 		return;
 	}
-	rep = msg->body;
-	front_respond_text(req, (int)rep->status, NULL, rep->body,
-	    strlen(rep->body));
-}
-
-static void
-content_refused(struct front_req *req, const struct imsg_auth_decision *d)
-{
-	char	 hdrs[256] = "";
-
-	/* authd may ask for WWW-Authenticate or Retry-After, nothing else. */
-	for (size_t i = 0; i < d->headers.n; i++) {
-		const char *h = d->headers.v[i];
-
-		if (strpbrk(h, "\r\n") == NULL &&
-		    (strncasecmp(h, "WWW-Authenticate:", 17) == 0 ||
-		    strncasecmp(h, "Retry-After:", 12) == 0)) {
-			strlcat(hdrs, h, sizeof(hdrs));
-			strlcat(hdrs, "\r\n", sizeof(hdrs));
-		}
-	}
-	front_respond_text(req, (int)d->status, hdrs[0] ? hdrs : NULL,
-	    d->body, strlen(d->body));
-}
-
-static void
-content_decision(struct front_req *req, enum proc_id peer,
-    enum front_reply how, struct ipc_msg *msg, void *arg)
-{
-	struct content			*ct = req->hstate;
-	const struct imsg_auth_decision	*d;
-	struct imsg_index_req		 r;
-
-	if (how != FRONT_REPLY) {
-		front_reply_failed(req, peer, how);
-		return;
-	}
-	d = msg->body;
-	if (d->status != 200 || d->grant == NULL || d->mac.data == NULL) {
-		if (d->status == 200) {
-			front_error(req, 502, "bad_gateway",
-			    "authorization answered without a grant");
-			return;
-		}
-		content_refused(req, d);
-		return;
-	}
-	memset(&r, 0, sizeof(r));
-	r.op = (char *)req->route->op;
-	r.params.v = ct->params;
-	r.params.n = req->nparams;
-	r.query = ct->query;
-	r.request_id = req->id;
-	if (req->bodylen > 0) {
-		r.body.data = req->body;
-		r.body.len = req->bodylen;
-	}
-	r.grant = d->grant;
-	r.mac = d->mac;
-	if (front_ask(req, PROC_INDEXD, IMSG_INDEX_REQ, &r, -1,
-	    front_req_ipc_timeout(req), content_index_reply, NULL) == -1)
-		front_reply_failed(req, PROC_INDEXD, FRONT_DOWN);
+	front_respond_text(req, res->status, res->hdrs, res->body,
+	    strlen(res->body));
 }
 
 void
 front_content(struct front_req *req)
 {
-	struct imsg_auth_verify	 v;
 	struct content		*ct;
 
 	if (!front_body_is_json(req)) {
@@ -133,15 +205,20 @@ front_content(struct front_req *req)
 		    "malformed query or credential");
 		return;
 	}
-	memset(&v, 0, sizeof(v));
-	v.token = ct->token;
-	v.client = req->client;
-	v.request_id = req->id;
-	v.action = (char *)req->route->action;
+	ct->run.op = req->route->op;
+	ct->run.action = req->route->action;
+	ct->run.params = ct->params;
+	ct->run.nparams = req->nparams;
+	ct->run.query = ct->query;
+	ct->run.token = ct->token;
+	ct->run.cb = content_done;
+	ct->run.arg = ct;
+	if (req->bodylen > 0) {
+		ct->run.body = req->body;
+		ct->run.bodylen = req->bodylen;
+	}
 	/* /v1/collections/{id}/...: the decision is about that collection. */
 	if (strncmp(req->route->pattern, "/v1/collections/*", 17) == 0)
-		v.collection = ct->params[0];
-	if (front_ask(req, PROC_AUTHD, IMSG_AUTH_VERIFY, &v, -1,
-	    front_req_ipc_timeout(req), content_decision, NULL) == -1)
-		front_reply_failed(req, PROC_AUTHD, FRONT_DOWN);
+		ct->run.collection = ct->params[0];
+	front_content_run(req, &ct->run);
 }

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "ballastd/front.h"
+#include "ballastd/front_mcp.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -38,6 +39,7 @@ static const struct front_route routes[] = {
 	AUTHD(HTTP_POST,   "/v1/orgs/*/members",		"member.add"),
 	AUTHD(HTTP_PATCH,  "/v1/orgs/*/members/*",		"member.update"),
 	AUTHD(HTTP_DELETE, "/v1/orgs/*/members/*",		"member.remove"),
+	AUTHD(HTTP_GET,    "/v1/collections",			"collection.mine"),
 	AUTHD(HTTP_GET,    "/v1/orgs/*/collections",		"collection.list"),
 	AUTHD(HTTP_POST,   "/v1/orgs/*/collections",		"collection.create"),
 	AUTHD(HTTP_GET,    "/v1/collections/*",			"collection.get"),
@@ -58,6 +60,9 @@ static const struct front_route routes[] = {
 	CONTENT(HTTP_DELETE, "/v1/collections/*/documents/*",	"doc.delete", "write"),
 	CONTENT(HTTP_POST,   "/v1/collections/*/search",	"search", "read"),
 	CONTENT(HTTP_POST,   "/v1/search",			"search", "read"),
+
+	/* MCP (front_mcp.c): POST only; GET and DELETE get 405 */
+	{ HTTP_POST,	"/mcp",		front_mcp, NULL, NULL },
 };
 
 /* Segment by segment: "*" matches one non-empty segment. */

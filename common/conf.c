@@ -53,6 +53,7 @@ enum conf_kind {
 	CK_SIZE,	/* integer with optional K or M suffix */
 	CK_LOGLEVEL,	/* warn | info | debug */
 	CK_RATE,	/* N per M: two numbers, the field and the next */
+	CK_ORIGIN,	/* scheme://host[:port]; the one setting that repeats */
 };
 
 struct conf_setting {
@@ -98,6 +99,7 @@ static const struct conf_setting conf_settings[] = {
 	{ { "timeout", "body" },	CK_NUMBER, FIELD(body_timeout), 1, 3600 },
 	{ { "timeout", "idle" },	CK_NUMBER, FIELD(idle_timeout), 1, 3600 },
 	{ { "timeout", "ipc" },		CK_NUMBER, FIELD(ipc_timeout), 1, 3600 },
+	{ { "mcp", "origin" },		CK_ORIGIN, FIELD(mcp_origin), 0, 0 },
 	{ { "password", "memory" },	CK_NUMBER,
 	    FIELD(password_memory), 8192, 4194304 },
 	{ { "password", "iterations" },	CK_NUMBER,
@@ -481,6 +483,41 @@ conf_rate(struct conf_parser *p, const char *name,
 	return 0;
 }
 
+/*
+ * An origin as browsers send it (RFC 6454): http or https, a host and an
+ * optional port, nothing else.  Each may appear once, at most
+ * CONF_MCP_ORIGINS of them.
+ */
+static int
+conf_origin(struct conf_parser *p, const char *name, const char *word)
+{
+	struct ballast_conf	*c = &p->conf;
+	const char		*host;
+	size_t			 len = strlen(word);
+
+	if (strncmp(word, "https://", 8) == 0)
+		host = word + 8;
+	else if (strncmp(word, "http://", 7) == 0)
+		host = word + 7;
+	else
+		return conf_error(p, "%s: '%s' must start with https:// or "
+		    "http://", name, word);
+	if (*host == '\0' || len >= CONF_ORIGIN_MAX ||
+	    strspn(host, "abcdefghijklmnopqrstuvwxyz0123456789.-:[]") !=
+	    strlen(host))
+		return conf_error(p, "%s: '%s' is not scheme://host[:port] "
+		    "in lower case", name, word);
+	for (uint64_t i = 0; i < c->mcp_norigins; i++)
+		if (strcmp(c->mcp_origin[i], word) == 0)
+			return conf_error(p, "%s: '%s' given twice", name,
+			    word);
+	if (c->mcp_norigins == CONF_MCP_ORIGINS)
+		return conf_error(p, "%s: at most %d origins", name,
+		    CONF_MCP_ORIGINS);
+	memcpy(c->mcp_origin[c->mcp_norigins++], word, len);
+	return 0;
+}
+
 static size_t
 conf_nargs(enum conf_kind kind)
 {
@@ -512,6 +549,8 @@ conf_apply(struct conf_parser *p, const struct conf_setting *s,
 		return 0;
 	case CK_RATE:
 		return conf_rate(p, name, s, args);
+	case CK_ORIGIN:
+		return conf_origin(p, name, args[0]);
 	case CK_LOGLEVEL:
 		if ((level = log_level_parse(args[0])) == -1)
 			return conf_error(p, "%s: unknown level '%s' (warn, "
@@ -575,7 +614,7 @@ conf_line(struct conf_parser *p, const char *line, size_t len)
 	if (w->n - nkw > want || w->overflow)
 		return conf_error(p, "%s: too many arguments", name);
 	idx = s - conf_settings;
-	if (p->seen[idx] != 0)
+	if (p->seen[idx] != 0 && s->kind != CK_ORIGIN)
 		return conf_error(p, "%s: already set on line %zu", name,
 		    p->seen[idx]);
 	p->seen[idx] = p->line;
@@ -717,6 +756,15 @@ conf_print_setting(FILE *f, const struct ballast_conf *c,
 	char		 name[64], size[32];
 
 	conf_setting_name(s, name, sizeof(name));
+	if (s->kind == CK_ORIGIN) {
+		/* one line each; none at all by default */
+		for (uint64_t i = 0; i < c->mcp_norigins; i++)
+			if (fprintf(f, "%s ", name) < 0 ||
+			    conf_print_quoted(f, c->mcp_origin[i]) == -1 ||
+			    putc('\n', f) == EOF)
+				return -1;
+		return 0;
+	}
 	if (fprintf(f, "%s ", name) < 0)
 		return -1;
 	switch (s->kind) {
@@ -752,6 +800,8 @@ conf_print_setting(FILE *f, const struct ballast_conf *c,
 	case CK_LOGLEVEL:
 		if (fputs(log_level_name(c->log_level), f) == EOF)
 			return -1;
+		break;
+	case CK_ORIGIN:
 		break;
 	}
 	return putc('\n', f) == EOF ? -1 : 0;

@@ -16,6 +16,8 @@
 
 #define CONF_MAX_SIZE	(1024 * 1024)	/* a config file larger is refused */
 #define CONF_STR_MAX	1024
+#define CONF_MCP_ORIGINS	16	/* "mcp origin" lines at most */
+#define CONF_ORIGIN_MAX		256	/* bytes of one, with the NUL */
 
 struct ballast_conf {
 	/* network */
@@ -47,6 +49,10 @@ struct ballast_conf {
 	uint64_t	body_timeout;		/* seconds to receive the body */
 	uint64_t	idle_timeout;		/* seconds a keep-alive may idle */
 	uint64_t	ipc_timeout;		/* seconds before a peer's 504 */
+
+	/* MCP: the browser origins /mcp accepts (none by default) */
+	char		mcp_origin[CONF_MCP_ORIGINS][CONF_ORIGIN_MAX];
+	uint64_t	mcp_norigins;
 
 	/* authd */
 	uint64_t	password_memory;	/* Argon2id KiB for new hashes */

@@ -51,7 +51,7 @@ rfc3339_valid(const char *s)
 {
 	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
 	    30, 31 };
-	int	 mo, d;
+	int	 y, mo, d;
 
 	if (strlen(s) < 20 || !digits(s, 4) || s[4] != '-' ||
 	    !digits(s + 5, 2) || s[7] != '-' || !digits(s + 8, 2) ||
@@ -59,8 +59,13 @@ rfc3339_valid(const char *s)
 	    !digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2) ||
 	    s[16] != ':' || !digits(s + 17, 2))
 		return 0;
+	y = num(s, 4);
 	mo = num(s + 5, 2);
 	d = num(s + 8, 2);
+	/* Dates PostgreSQL takes too: year 1 on, February 29 in leap years. */
+	if (y < 1 || (mo == 2 && d == 29 && !(y % 4 == 0 &&
+	    (y % 100 != 0 || y % 400 == 0))))
+		return 0;
 	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
 	    num(s + 11, 2) > 23 || num(s + 14, 2) > 59 ||
 	    num(s + 17, 2) > 60)

@@ -4,6 +4,65 @@
 
 #include "indexd/engine.h"
 
+#define PREP_CONNS	4
+#define PREP_NAMES	32
+
+/*
+ * Which statements each connection has prepared.  A connection is
+ * known by its pointer and server process id, so a new connection that
+ * reuses a freed pointer starts empty.
+ */
+static struct prepared {
+	PGconn		*db;
+	int		 pid;
+	const char	*names[PREP_NAMES];	/* string literals */
+	size_t		 n;
+} prep[PREP_CONNS];
+
+static struct prepared *
+prepared_of(PGconn *db)
+{
+	int	 pid = PQbackendPID(db);
+	size_t	 i, free_at = 0;
+
+	for (i = 0; i < PREP_CONNS; i++) {
+		if (prep[i].db == db && prep[i].pid == pid)
+			return &prep[i];
+		if (prep[i].db == db || prep[i].db == NULL)
+			free_at = i;
+	}
+	memset(&prep[free_at], 0, sizeof(prep[free_at]));
+	prep[free_at].db = db;
+	prep[free_at].pid = pid;
+	return &prep[free_at];
+}
+
+PGresult *
+engine_prepared(PGconn *db, const char *name, const char *sql, int nparams,
+    const char *const *values, const int *lengths, const int *formats,
+    int resultformat)
+{
+	struct prepared	*pp = prepared_of(db);
+	PGresult	*r;
+	size_t		 i;
+
+	for (i = 0; i < pp->n; i++)
+		if (strcmp(pp->names[i], name) == 0)
+			break;
+	if (i == pp->n) {
+		if (pp->n == PREP_NAMES)	/* never: a fixed set of names */
+			return PQexecParams(db, sql, nparams, NULL, values,
+			    lengths, formats, resultformat);
+		r = PQprepare(db, name, sql, nparams, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			return r;
+		PQclear(r);
+		pp->names[pp->n++] = name;
+	}
+	return PQexecPrepared(db, name, nparams, values, lengths, formats,
+	    resultformat);
+}
+
 int
 engine_exec(PGconn *db, const char *sql, char *err, size_t errlen)
 {

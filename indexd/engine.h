@@ -27,4 +27,14 @@ void	engine_close(struct engine *);	/* leaves db open */
 /* Run sql (no parameters); 0 if it succeeded. */
 int	engine_exec(PGconn *, const char *sql, char *err, size_t errlen);
 
+/*
+ * PQexecParams through a named prepared statement: sql is prepared on
+ * the connection the first time name is used there (name and sql must
+ * always go together), so the server parses and plans it once.  Returns
+ * the result as PQexecPrepared does (or the failed PREPARE's).
+ */
+PGresult *engine_prepared(PGconn *, const char *name, const char *sql,
+	    int nparams, const char *const *values, const int *lengths,
+	    const int *formats, int resultformat);
+
 #endif

@@ -42,17 +42,19 @@ hex32(const uint8_t h[32])
 
 /* 1 unchanged, 0 changed (id set) or new (id ""), -1 error. */
 static int
-lookup(PGconn *db, const char *coll, const struct doc *d, char *id,
-    char *err, size_t errlen)
+lookup(PGconn *db, const char *coll, const char *owner, const struct doc *d,
+    char *id, char *err, size_t errlen)
 {
-	const char	*p[3] = { coll, d->source, d->external_id };
+	const char	*p[4] = { coll, d->source, d->external_id, owner };
 	PGresult	*r;
 	int		 rv = 0;
 
 	id[0] = '\0';
-	r = PQexecParams(db, "SELECT id, content_hash FROM documents WHERE "
-	    "collection_id = $1 AND source = $2 AND external_id = $3 "
-	    "FOR UPDATE", 3, NULL, p, NULL, NULL, 1);
+	/* The owner is part of a document's identity (migration 011). */
+	r = engine_prepared(db, "ingest_lookup", "SELECT id, content_hash "
+	    "FROM documents WHERE collection_id = $1 AND source = $2 AND "
+	    "external_id = $3 AND owner_user IS NOT DISTINCT FROM $4::uuid "
+	    "FOR UPDATE", 4, p, NULL, NULL, 1);
 	if (res_err(r, PGRES_TUPLES_OK, "lookup", err, errlen) == -1)
 		rv = -1;
 	else if (PQntuples(r) == 1) {
@@ -73,8 +75,8 @@ drop_chunks(struct engine *e, const char *doc_id, char *err, size_t errlen)
 	int64_t		*ids;
 	int		 n, rv;
 
-	r = PQexecParams(e->db, "DELETE FROM chunks WHERE document_id = $1 "
-	    "RETURNING id", 1, NULL, p, NULL, NULL, 0);
+	r = engine_prepared(e->db, "ingest_drop_chunks", "DELETE FROM chunks "
+	    "WHERE document_id = $1 RETURNING id", 1, p, NULL, NULL, 0);
 	if (res_err(r, PGRES_TUPLES_OK, "delete chunks", err, errlen) == -1) {
 		PQclear(r);
 		return -1;
@@ -109,7 +111,8 @@ write_document(PGconn *db, const char *coll, const char *owner,
 	p[8] = hash;
 	p[9] = d->updated_at;
 	p[10] = id[0] ? id : NULL;
-	r = PQexecParams(db, id[0] ?
+	r = engine_prepared(db, id[0] ? "ingest_doc_update" :
+	    "ingest_doc_insert", id[0] ?
 	    "UPDATE documents SET title = $5, url = $6, body = $7, "
 	    "metadata = $8, content_hash = $9, updated_at = "
 	    "coalesce($10::timestamptz, now()), indexed_at = now() "
@@ -120,7 +123,7 @@ write_document(PGconn *db, const char *coll, const char *owner,
 	    "external_id, title, url, body, metadata, content_hash, "
 	    "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
 	    "coalesce($10::timestamptz, now())) RETURNING id",
-	    id[0] ? 11 : 10, NULL, p, NULL, NULL, 0);
+	    id[0] ? 11 : 10, p, NULL, NULL, 0);
 	free(hash);
 	rv = res_err(r, PGRES_TUPLES_OK, "write document", err, errlen);
 	if (rv == 0 && PQntuples(r) != 1) {
@@ -166,7 +169,7 @@ write_chunks(PGconn *db, const char *coll, const char *owner,
 	p[0] = w->id; p[1] = coll; p[2] = owner; p[3] = d->title;
 	p[4] = d->metadata; p[5] = d->text; p[6] = pos; p[7] = off;
 	p[8] = len;
-	r = PQexecParams(db, "WITH t AS (SELECT "
+	r = engine_prepared(db, "ingest_chunks", "WITH t AS (SELECT "
 	    "setweight(to_tsvector('english', $4), 'A') || "
 	    "setweight(jsonb_to_tsvector('english', $5::jsonb, '[\"string\"]'),"
 	    " 'C') AS tv, convert_to($6, 'UTF8') AS b), "
@@ -176,8 +179,7 @@ write_chunks(PGconn *db, const char *coll, const char *owner,
 	    "INSERT INTO chunks (document_id, collection_id, owner_user, "
 	    "position, byte_offset, text, tsv) SELECT $1, $2, $3, c.pos, "
 	    "c.off, c.txt, t.tv || setweight(to_tsvector('english', c.txt), "
-	    "'D') FROM t, c RETURNING id, position", 9, NULL, p, NULL, NULL,
-	    0);
+	    "'D') FROM t, c RETURNING id, position", 9, p, NULL, NULL, 0);
 	free(pos);
 	free(off);
 	free(len);
@@ -246,7 +248,7 @@ ingest_one(struct engine *e, const char *coll, const char *owner,
 	int		 st, rv;
 
 	memset(&w, 0, sizeof(w));
-	if ((st = lookup(e->db, coll, d, w.id, err, errlen)) == -1)
+	if ((st = lookup(e->db, coll, owner, d, w.id, err, errlen)) == -1)
 		return -1;
 	if (st == 1) {
 		c->unchanged++;

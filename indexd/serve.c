@@ -107,13 +107,55 @@ op_get(struct engine *e, const struct scope *s,
 	r->body = doc;
 }
 
+/*
+ * doc.fetch: a document by id alone, {"id":"<uuid>"}, wherever it is in
+ * the grant's scope (MCP's fetch and resources/read).  The scope's row
+ * security decides, so a document outside it is simply not found.
+ */
+static void
+op_fetch(struct engine *e, const struct scope *s,
+    const struct imsg_index_req *rq, struct serve_reply *r)
+{
+	json_error_t	 jerr;
+	json_t		*o, *id, *doc = NULL;
+	char		 err[256];
+
+	o = rq->body.data == NULL || rq->body.len > SEARCH_MAX_BODY ? NULL :
+	    json_loadb((const char *)rq->body.data, rq->body.len,
+	    JSON_REJECT_DUPLICATES, &jerr);
+	if (o == NULL || !json_is_object(o) || json_object_size(o) != 1 ||
+	    !json_is_string(id = json_object_get(o, "id"))) {
+		json_decref(o);
+		reply_error(r, 400, "bad_request", "the body must be "
+		    "{\"id\": \"<document id>\"}");
+		return;
+	}
+	doc = ingest_get(e, s, json_string_value(id), err, sizeof(err));
+	json_decref(o);
+	if (doc == NULL) {
+		reply_error(r, 404, "not_found", "no such document");
+		return;
+	}
+	r->status = 200;
+	r->body = doc;
+}
+
 static void
 op_delete(struct engine *e, const struct scope *s,
     const struct imsg_index_req *rq, struct serve_reply *r)
 {
 	char	 err[256];
+	int	 found;
 
-	if (ingest_delete(e, s, rq->params.v[1], err, sizeof(err)) == -1) {
+	/* 1 deleted, 0 nothing of that id in scope, -1 the database failed. */
+	if ((found = ingest_delete(e, s, rq->params.v[1], err,
+	    sizeof(err))) == -1) {
+		log_warnx("indexd: delete %s: %s", rq->request_id, err);
+		reply_error(r, 500, "internal_error", "the document could not "
+		    "be deleted");
+		return;
+	}
+	if (found == 0) {
 		reply_error(r, 404, "not_found", "no such document");
 		return;
 	}
@@ -276,6 +318,7 @@ static const struct {
 } ops[] = {
 	{ "doc.push",	1, "write",	op_push },
 	{ "doc.get",	2, "read",	op_get },
+	{ "doc.fetch",	0, "read",	op_fetch },
 	{ "doc.delete",	2, "write",	op_delete },
 	{ "search",	1, "read",	op_search },
 	{ "search",	0, "read",	op_search },

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "indexd/engine.h"
 #include "indexd/store.h"
 
 struct pending {
@@ -223,13 +224,13 @@ pg_put(struct store *s, PGconn *db, const struct store_doc *d, char *err,
 	fmts[4] = 1;
 	p[5] = stride;
 	p[6] = ids;
-	r = PQexecParams(db, "INSERT INTO chunk_vectors (chunk_id, "
-	    "document_id, collection_id, owner_user, embedder, vec) "
+	r = engine_prepared(db, "store_pg_put", "INSERT INTO chunk_vectors "
+	    "(chunk_id, document_id, collection_id, owner_user, embedder, vec) "
 	    "SELECT c.id, $1, $2, $3, $4, substring($5::bytea FROM "
 	    "((c.ord - 1) * $6::int + 1)::int FOR $6::int) "
 	    "FROM unnest($7::bigint[]) WITH ORDINALITY AS c(id, ord) "
 	    "ON CONFLICT (chunk_id) DO UPDATE SET vec = excluded.vec, "
-	    "embedder = excluded.embedder", 7, NULL, p, lens, fmts, 0);
+	    "embedder = excluded.embedder", 7, p, lens, fmts, 0);
 	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	if (!ok)
 		pg_err("store put", r, err, errlen);
@@ -253,8 +254,8 @@ pg_remove(struct store *s, PGconn *db, const int64_t *ids, size_t n,
 	if (n == 0)
 		return 0;
 	p[0] = id_array(ids, n);
-	r = PQexecParams(db, "DELETE FROM chunk_vectors WHERE chunk_id = "
-	    "ANY ($1::bigint[])", 1, NULL, p, NULL, NULL, 0);
+	r = engine_prepared(db, "store_pg_remove", "DELETE FROM chunk_vectors "
+	    "WHERE chunk_id = ANY ($1::bigint[])", 1, p, NULL, NULL, 0);
 	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	if (!ok)
 		pg_err("store remove", r, err, errlen);

@@ -97,10 +97,13 @@ class Suite:
             env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
         return env
 
-    def start(self, wait=True, env=None):
+    def start(self, wait=True, env=None, ballastd=None, wrapper=()):
+        """Start BUILD/ballastd, or the ballastd program given (an
+        installed one), under the wrapper command if any (setpriv ...)."""
         self.log = open(self.logpath, "ab")
         self.proc = subprocess.Popen(
-            [os.path.join(BUILD, "ballastd"), "-d", "-f", self.conf],
+            list(wrapper) + [ballastd or os.path.join(BUILD, "ballastd"),
+                             "-d", "-f", self.conf],
             stdout=self.log, stderr=subprocess.STDOUT, env=dict(self.env(), **(env or {})))
         if wait:
             self.wait_healthy(20)

@@ -547,6 +547,51 @@ test_roundtrip_odd(void **state)
 	free(text);
 }
 
+/* "mcp origin" is the one setting that repeats: kept in order, printed
+ * one line each, checked for shape, duplicates and count. */
+static void
+test_mcp_origins(void **state)
+{
+	struct ballast_conf	 c;
+	char			 err[256], text[4096], *out;
+	size_t			 off = 0;
+
+	assert_int_equal(parse("mcp origin \"https://a.example\"\n"
+	    "mcp origin \"http://localhost:6274\"\n"
+	    "mcp origin \"https://[::1]:8443\"\n", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.mcp_norigins, 3);
+	assert_string_equal(c.mcp_origin[0], "https://a.example");
+	assert_string_equal(c.mcp_origin[1], "http://localhost:6274");
+	assert_string_equal(c.mcp_origin[2], "https://[::1]:8443");
+	assert_non_null(out = conf_to_text(&c));
+	assert_non_null(strstr(out, "timeout ipc 5\n"
+	    "mcp origin \"https://a.example\"\n"
+	    "mcp origin \"http://localhost:6274\"\n"
+	    "mcp origin \"https://[::1]:8443\"\n"
+	    "password memory"));
+	free(out);
+	roundtrip(&c);
+
+	expect_error("mcp origin \"ftp://a.example\"\n", NAME ":1: mcp origin: "
+	    "'ftp://a.example' must start with https:// or http://");
+	expect_error("mcp origin \"https://a.example/\"\n", NAME ":1: mcp "
+	    "origin: 'https://a.example/' is not scheme://host[:port] in "
+	    "lower case");
+	expect_error("mcp origin \"https://A.example\"\n", NAME ":1: mcp "
+	    "origin: 'https://A.example' is not scheme://host[:port] in "
+	    "lower case");
+	expect_error("mcp origin \"https://\"\n", NAME ":1: mcp origin: "
+	    "'https://' is not scheme://host[:port] in lower case");
+	expect_error("mcp origin \"https://a.example\"\n"
+	    "mcp origin \"https://a.example\"\n", NAME ":2: mcp origin: "
+	    "'https://a.example' given twice");
+	expect_error("mcp origin\n", NAME ":1: mcp origin: missing argument");
+	for (int i = 0; i <= CONF_MCP_ORIGINS; i++)
+		off += (size_t)snprintf(text + off, sizeof(text) - off,
+		    "mcp origin \"https://h%d.example\"\n", i);
+	expect_error(text, NAME ":17: mcp origin: at most 16 origins");
+}
+
 static void
 test_print_error(void **state)
 {
@@ -645,6 +690,7 @@ main(void)
 		cmocka_unit_test(test_sample),
 		cmocka_unit_test(test_print_defaults),
 		cmocka_unit_test(test_roundtrip_odd),
+		cmocka_unit_test(test_mcp_origins),
 		cmocka_unit_test(test_print_error),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_small_errbuf),
