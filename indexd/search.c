@@ -159,14 +159,14 @@ keyword_ids(struct engine *e, const struct search_params *sp,
 	p[6] = lim;
 	if (!has_filters(sp))
 		return ids_of(e->db, "SELECT c.id FROM chunks c, "
-		    "websearch_to_tsquery('english', $1) q WHERE c.tsv @@ q "
+		    "ballast_any_query($1) q WHERE c.tsv @@ q "
 		    "AND c.collection_id = ANY ($2::uuid[]) "
 		    "AND $3::text IS NULL AND $4::text IS NULL AND "
 		    "$5::text IS NULL AND $6::text IS NULL "
 		    "ORDER BY ts_rank_cd(c.tsv, q) DESC, c.id LIMIT $7::int",
 		    7, p, out, err, errlen);
 	return ids_of(e->db, "SELECT c.id FROM chunks c JOIN documents d ON "
-	    "d.id = c.document_id, websearch_to_tsquery('english', $1) q "
+	    "d.id = c.document_id, ballast_any_query($1) q "
 	    "WHERE c.tsv @@ q AND c.collection_id = ANY ($2::uuid[])" FILTERS
 	    " ORDER BY ts_rank_cd(c.tsv, q) DESC, c.id LIMIT $7::int", 7, p,
 	    out, err, errlen);
@@ -248,7 +248,7 @@ results(struct engine *e, const struct search_params *sp, const char *colls,
 	r = PQexecParams(e->db, "SELECT c.id, c.document_id, c.collection_id, "
 	    "d.source, d.title, d.url, ts_headline('english', "
 	    "replace(replace(replace(c.text, '&', '&amp;'), '<', '&lt;'), "
-	    "'>', '&gt;'), websearch_to_tsquery('english', $1), "
+	    "'>', '&gt;'), ballast_any_query($1), "
 	    "'StartSel=<mark>, StopSel=</mark>, MinWords=15, MaxWords=40, "
 	    "MaxFragments=2, FragmentDelimiter=\" ... \"'), d.external_id "
 	    "FROM chunks c "

@@ -61,9 +61,10 @@ def test_init_new_installation(suite):
 
     suite.start()   # with the keyring init made
     me = api.ok("GET", "/v1/me", bearer(key), want=(200,))
-    assert uid in r.stdout and EMAIL in str(me), me
+    assert me["user"]["id"] == uid and me["user"]["email"] == EMAIL, me
+    assert me["orgs"] == [{"id": oid, "name": ORG, "role": "owner"}], me
     org = api.ok("GET", "/v1/orgs/%s" % oid, bearer(key), want=(200,))
-    assert org.get("name") == ORG or ORG in str(org), org
+    assert (org["id"], org["name"], org["role"]) == (oid, ORG, "owner"), org
     # The owner can log in with the password given on stdin.
     api.login(EMAIL, PASSWORD)
     # A wrong key is refused: the check is real.
