@@ -116,11 +116,13 @@ int	front_body_is_json(const struct front_req *);
  * of the path, if any), then forward the request and the grant to indexd.
  */
 void	front_content(struct front_req *);
+/* front_openapi.c: GET /v1/openapi.json, docs/openapi.json compiled in. */
+void	front_openapi(struct front_req *);
 
 /* front.c */
 void	front_conn_closed(void);
 
-/* front_tls.c */
+/* front_tls.c: closes both fds; NULL (logged) if they are broken. */
 SSL_CTX	*front_tls_ctx(int fd_cert, int fd_key);
 
 /* front_conn.c */
@@ -179,6 +181,8 @@ void	front_reply_failed(struct front_req *, enum proc_id peer,
 char	*front_json_dump(json_t *, size_t *len);
 json_t	*front_json_error(const char *code, const char *message);
 void	 front_access_log(const struct front_req *);
+/* Write access lines to fd from now on (-1: to the daemon's log). */
+void	 front_access_log_fd(int fd);
 void	 front_date(char *buf, size_t len);	/* IMF-fixdate, now */
 
 #endif

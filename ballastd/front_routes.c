@@ -26,6 +26,7 @@ static void	route_healthz(struct front_req *);
 /* docs/api.md describes each; authd decides every one of them. */
 static const struct front_route routes[] = {
 	{ HTTP_GET,	"/healthz",	route_healthz, NULL, NULL },
+	{ HTTP_GET,	"/v1/openapi.json", front_openapi, NULL, NULL },
 
 	AUTHD(HTTP_POST,   "/v1/auth/login",			"auth.login"),
 	AUTHD(HTTP_POST,   "/v1/auth/refresh",			"auth.refresh"),
