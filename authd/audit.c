@@ -38,8 +38,8 @@ audit(struct areq *r, const char *org, const char *target,
 	if (sql_exec("INSERT INTO audit_log (org_id, actor_user, actor_key, "
 	    "action, target, outcome, client, request_id, detail) VALUES "
 	    "($1, $2, $3, $4, $5, $6, $7, $8, $9)", 9, q) == -1)
-		log_warnx("%s: cannot write the audit row for %s", __func__,
-		    q[3]);
+		log_warnx("%s: request %s: cannot write the audit row for %s",
+		    __func__, r->request_id, q[3]);
 	free(dtext);
 }
 

@@ -210,8 +210,8 @@ dispatch_keyd(struct child *c, struct ipc_chan *chan, struct ipc_msg *msg)
 	if (msg->type == IMSG_KEY_SIGNED)
 		authd_signed(r, msg->body);
 	else {
-		log_warnx("%s: keyd refused to sign: %s", __func__,
-		    msg->type == IMSG_KEY_ERROR ?
+		log_warnx("%s: request %s: keyd refused to sign: %s",
+		    __func__, r->request_id, msg->type == IMSG_KEY_ERROR ?
 		    ((struct imsg_key_error *)msg->body)->code : "?");
 		authd_sign_failed(r, 500, "cannot issue a token");
 	}

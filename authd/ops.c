@@ -87,8 +87,8 @@ areq_reply(struct areq *r, int status, json_t *body, const char *header)
 	char			*text, *hv[1];
 
 	if (r->done) {
-		log_warnx("%s: %s answered twice", __func__, r->op ?
-		    r->op->name : "?");
+		log_warnx("%s: request %s: %s answered twice", __func__,
+		    r->request_id, r->op ? r->op->name : "?");
 		json_decref(body);
 		return;
 	}
@@ -114,7 +114,8 @@ areq_reply(struct areq *r, int status, json_t *body, const char *header)
 	}
 	if (child_send(authd_child(), PROC_FRONT, IMSG_AUTH_REP, r->id, &rep,
 	    -1) == -1)
-		log_warnx("%s: cannot answer the front", __func__);
+		log_warnx("%s: request %s: cannot answer the front", __func__,
+		    r->request_id);
 	if (text != NULL)
 		freezero(text, strlen(text));	/* may hold a token */
 }
@@ -266,16 +267,22 @@ areq_parse_body(struct areq *r, const struct imsg_auth_req *a)
 	    JSON_REJECT_DUPLICATES, &err);
 	/* The parser's message may quote the body: say only where. */
 	if (r->body == NULL) {
+		log_info("%s: request %s: %s: the body is not JSON",
+		    __func__, r->request_id, r->op->name);
 		areq_error(r, 400, "bad_request", "the body is not valid JSON "
 		    "(line %d, column %d)", err.line, err.column);
 		return -1;
 	}
 	if (!json_is_object(r->body)) {
+		log_info("%s: request %s: %s: the body is not an object",
+		    __func__, r->request_id, r->op->name);
 		areq_error(r, 400, "bad_request",
 		    "the body must be a JSON object");
 		return -1;
 	}
 	if (!r->op->body && json_object_size(r->body) != 0) {
+		log_info("%s: request %s: %s takes no body", __func__,
+		    r->request_id, r->op->name);
 		areq_error(r, 400, "bad_request",
 		    "this operation takes no body");
 		return -1;
@@ -311,8 +318,8 @@ authd_request(struct child *c, struct ipc_msg *msg)
 
 	r = areq_new(msg);
 	if (r->op == NULL || a->params.n != r->op->nparams) {
-		log_warnx("%s: unknown op or parameters from the front",
-		    __func__);
+		log_warnx("%s: request %s: unknown op or parameters from the "
+		    "front", __func__, r->request_id);
 		areq_error(r, 404, "not_found", "no such operation");
 	} else if (!sql_ready())
 		areq_error(r, 503, "unavailable", "the database is not "
@@ -323,7 +330,8 @@ authd_request(struct child *c, struct ipc_msg *msg)
 	if (r->parked)
 		return;
 	if (!r->done) {
-		log_warnx("%s: %s did not answer", __func__, r->op->name);
+		log_warnx("%s: request %s: %s did not answer", __func__,
+		    r->request_id, r->op->name);
 		areq_internal(r);
 	}
 	areq_free(r);

@@ -43,7 +43,8 @@ verify_refuse(struct areq *r, int status, const char *body,
 	}
 	if (child_send(authd_child(), PROC_FRONT, IMSG_AUTH_DECISION, r->id,
 	    &d, -1) == -1)
-		log_warnx("%s: cannot answer the front", __func__);
+		log_warnx("%s: request %s: cannot answer the front",
+		    __func__, r->request_id);
 }
 
 static void
@@ -74,7 +75,8 @@ verify_grant(struct areq *r, struct grant *g)
 	d.mac.len = sizeof(mac);
 	r->done = 1;
 	if (child_send(c, PROC_FRONT, IMSG_AUTH_DECISION, r->id, &d, -1) == -1)
-		log_warnx("%s: cannot answer the front", __func__);
+		log_warnx("%s: request %s: cannot answer the front",
+		    __func__, r->request_id);
 	free(json);
 	explicit_bzero(mac, sizeof(mac));
 }

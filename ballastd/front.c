@@ -140,19 +140,73 @@ front_peer_change(struct child *c, enum proc_id peer, int up)
 		front_pending_peer_down(peer);
 }
 
-/* New limits apply to new connections; existing ones keep theirs. */
+/*
+ * New limits apply to new connections; existing ones keep theirs.  The
+ * TLS files and the access log come as fds after the new configuration
+ * (front_fd_received).
+ */
 static void
 front_reload(struct child *c, const struct ballast_conf *old)
 {
 	if (strcmp(old->listen_addr, c->conf.listen_addr) != 0 ||
-	    old->listen_port != c->conf.listen_port ||
-	    strcmp(old->tls_cert, c->conf.tls_cert) != 0 ||
-	    strcmp(old->tls_key, c->conf.tls_key) != 0)
-		log_warnx("%s: listen address and TLS files change only on "
-		    "restart", __func__);
+	    old->listen_port != c->conf.listen_port)
+		log_warnx("%s: the listen address changes only on restart",
+		    __func__);
 	if (old->max_connections != c->conf.max_connections)
 		front_fd_limit(&c->conf);
+	/* no access log any more: lines go to the daemon's log again */
+	if (c->conf.access_log[0] == '\0')
+		front_access_log_fd(-1);
 	front_listen_update();
+}
+
+/*
+ * A new certificate and key (reload).  They come as two messages; the
+ * context is rebuilt once both are here.  New connections take the new
+ * context; an open one holds a reference to the context it started with,
+ * so freeing ours is safe.  A broken pair keeps the running context.
+ */
+static void
+front_tls_reload(struct child *c)
+{
+	SSL_CTX	*ctx;
+
+	ctx = front_tls_ctx(c->fd_tls_cert, c->fd_tls_key);
+	c->fd_tls_cert = c->fd_tls_key = -1;	/* closed */
+	if (ctx == NULL) {
+		log_warnx("%s: keeping the running TLS certificate", __func__);
+		return;
+	}
+	SSL_CTX_free(front->ssl_ctx);
+	front->ssl_ctx = ctx;
+	log_info("%s: TLS certificate and key reloaded", __func__);
+}
+
+static void
+front_fd_received(struct child *c, const char *what, int fd)
+{
+	int	*slot;
+
+	if (strcmp(what, "access-log") == 0) {
+		front_access_log_fd(fd);
+		return;
+	}
+	if (strcmp(what, "tls-cert") == 0)
+		slot = &c->fd_tls_cert;
+	else if (strcmp(what, "tls-key") == 0)
+		slot = &c->fd_tls_key;
+	else {
+		log_warnx("%s: unexpected resource '%s' from parent",
+		    __func__, what);
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	if (*slot != -1)	/* the other half never came: the newer wins */
+		close(*slot);
+	*slot = fd;
+	if (c->fd_tls_cert != -1 && c->fd_tls_key != -1)
+		front_tls_reload(c);
 }
 
 static const char *
@@ -171,6 +225,8 @@ front_main(int argc, char **argv)
 	front->c = &c;
 	front->ssl_ctx = front_tls_ctx(c.fd_tls_cert, c.fd_tls_key);
 	c.fd_tls_cert = c.fd_tls_key = -1;	/* closed */
+	if (front->ssl_ctx == NULL)
+		fatalx("%s: cannot load the TLS certificate and key", __func__);
 	if (c.fd_listen == -1)
 		fatalx("%s: the parent sent no listen socket", __func__);
 	if (fd_nonblock(c.fd_listen) == -1)
@@ -185,7 +241,8 @@ front_main(int argc, char **argv)
 	 *         (sendmsg/recvmsg, getrandom for OpenSSL and arc4random)
 	 * inet:   accept4 on the listen socket, setsockopt (TCP_NODELAY)
 	 * recvfd: channels to peers arrive from the parent as fds
-	 *         (IMSG_CHANNEL), also after a peer restarts
+	 *         (IMSG_CHANNEL), also after a peer restarts; so do the
+	 *         TLS files on reload and the access log
 	 */
 	if (sandbox_pledge("stdio inet recvfd") == -1)
 		fatal("%s: sandbox", __func__);
@@ -203,6 +260,7 @@ front_main(int argc, char **argv)
 	c.dispatch[PROC_INDEXD] = front_pending_dispatch;
 	c.peer_change = front_peer_change;
 	c.reload = front_reload;
+	c.fd_received = front_fd_received;
 	c.health = front_health;
 	log_info("front: listening, sandbox %s", sandbox_describe());
 	child_serve(&c);

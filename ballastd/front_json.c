@@ -3,16 +3,77 @@
  * Everything is built with jansson, so whatever ends up in a string is
  * escaped; error messages are fixed texts, never bytes of the request.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "ballastd/front.h"
 #include "common/log.h"
 #include "common/util.h"
+
+#define ACCESS_WARN_EVERY_MS	60000	/* a failing access log: one warning */
+
+/* The access-log file the parent opened (access log setting), or -1. */
+static struct {
+	int		 fd;
+	uint64_t	 failed;	/* lines not written, in all */
+	uint64_t	 failed_warned;	/* of those, already in a warning */
+	uint64_t	 warned_ms;	/* monotonic, of the last warning */
+} access_file = { -1, 0, 0, 0 };
+
+/*
+ * The parent opened the file again (start, reload, SIGUSR1 after a
+ * rotation).  Every line is written whole as it happens, so there is never
+ * a pending one: the old file is complete when we close it.
+ */
+void
+front_access_log_fd(int fd)
+{
+	if (access_file.fd != -1)
+		close(access_file.fd);
+	access_file.fd = fd;
+	if (fd != -1)
+		log_debug("%s: writing the access log to fd %d", __func__, fd);
+}
+
+/*
+ * One write(2) per line with O_APPEND: a line is never interleaved with
+ * another.  A failure (disk full) loses the line, is counted, and is
+ * reported at most once a minute; it never blocks or stops the front.
+ */
+static void
+front_access_write(char *text, size_t len)
+{
+	ssize_t		 n;
+	uint64_t	 now;
+	int		 saved;
+
+	text[len] = '\n';	/* the caller left room for it */
+	do
+		n = write(access_file.fd, text, len + 1);
+	while (n == -1 && errno == EINTR);
+	text[len] = '\0';
+	if (n == (ssize_t)len + 1)
+		return;
+	saved = n == -1 ? errno : EIO;
+	access_file.failed++;
+	now = now_ms();
+	if (access_file.warned_ms != 0 &&
+	    now - access_file.warned_ms < ACCESS_WARN_EVERY_MS)
+		return;
+	access_file.warned_ms = now;
+	log_warnx("front_access_log: %llu access line%s lost (%s)",
+	    (unsigned long long)(access_file.failed -
+	    access_file.failed_warned), access_file.failed -
+	    access_file.failed_warned == 1 ? "" : "s", n == -1 ?
+	    strerror(saved) : "short write");
+	access_file.failed_warned = access_file.failed;
+}
 
 /* Compact text of a JSON value, with its length; NULL on failure. */
 char *
@@ -104,7 +165,20 @@ front_access_log(const struct front_req *req)
 		json_decref(line);
 		return;
 	}
-	log_access("%s", text);
+	if (access_file.fd == -1)
+		log_access("%s", text);
+	else {
+		char	*buf;
+
+		/* room for the newline, so the line goes in one write */
+		if ((buf = malloc(len + 2)) == NULL)
+			log_warnx("%s: out of memory", __func__);
+		else {
+			memcpy(buf, text, len + 1);
+			front_access_write(buf, len);
+			free(buf);
+		}
+	}
 	free(text);
 	json_decref(line);
 }

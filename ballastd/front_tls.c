@@ -1,6 +1,7 @@
 /*
- * The TLS context, made while still privileged from the certificate chain
- * and key the parent opened for us.  The PEM is read from the fds into
+ * The TLS context, made from the certificate chain and key the parent
+ * opened for us: at start-up while still privileged, and again on every
+ * reload (the parent sends fresh fds; see front.c).  The PEM is read from the fds into
  * memory (we never open a path), the fds are closed and the key's bytes
  * wiped as soon as OpenSSL holds them.
  */
@@ -30,93 +31,129 @@
 /* Our preference order; HTTP/1.0 clients (curl --http1.0) offer "http/1.0". */
 static const unsigned char alpn_ours[] = "\x08http/1.1\x08http/1.0";
 
-static void
-tls_fatalx(const char *what)
+/* Log OpenSSL's reason; always -1. */
+static int
+tls_fail(const char *what)
 {
-	unsigned long	 e = ERR_get_error();
+	unsigned long	 e = ERR_peek_last_error();
 	char		 buf[256];
 
 	ERR_error_string_n(e, buf, sizeof(buf));
-	fatalx("front_tls_ctx: %s: %s", what, e ? buf : "unknown error");
+	log_warnx("front_tls_ctx: %s: %s", what, e ? buf : "unknown error");
+	ERR_clear_error();
+	return -1;
 }
 
 /* Read a whole fd (at most TLS_PEM_MAX bytes) into *out; closes fd. */
-static size_t
-tls_slurp(int fd, const char *what, char **out)
+static int
+tls_slurp(int fd, const char *what, char **out, size_t *outlen)
 {
 	char	*buf;
 	size_t	 len = 0;
 	ssize_t	 n;
 
-	if (fd == -1)
-		fatalx("front_tls_ctx: the parent sent no %s", what);
+	if (fd == -1) {
+		log_warnx("front_tls_ctx: the parent sent no %s", what);
+		return -1;
+	}
 	if ((buf = malloc(TLS_PEM_MAX)) == NULL)
 		fatal("%s", __func__);
 	for (;;) {
 		n = read(fd, buf + len, TLS_PEM_MAX - len);
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n == -1)
-			fatal("%s: reading the %s", __func__, what);
+		if (n == -1) {
+			log_warn("%s: reading the %s", __func__, what);
+			break;
+		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
-		if (len == TLS_PEM_MAX)
-			fatalx("%s: %s larger than %d bytes", __func__, what,
-			    TLS_PEM_MAX);
+		if (len == TLS_PEM_MAX) {
+			log_warnx("%s: %s larger than %d bytes", __func__,
+			    what, TLS_PEM_MAX);
+			n = -1;
+			break;
+		}
 	}
 	close(fd);
+	if (n == -1) {
+		freezero(buf, TLS_PEM_MAX);
+		return -1;
+	}
 	*out = buf;
-	return len;
+	*outlen = len;
+	return 0;
 }
 
-static void
+static int
 tls_load_chain(SSL_CTX *ctx, int fd)
 {
 	BIO	*bio;
 	X509	*x;
 	char	*pem;
 	size_t	 len;
+	int	 rv = -1;
 
-	len = tls_slurp(fd, "certificate", &pem);
-	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
-		tls_fatalx("BIO_new_mem_buf");
-	if ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL)
-		tls_fatalx("no certificate in the certificate file");
-	if (SSL_CTX_use_certificate(ctx, x) != 1)
-		tls_fatalx("SSL_CTX_use_certificate");
+	if (tls_slurp(fd, "certificate", &pem, &len) == -1)
+		return -1;
+	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL) {
+		free(pem);
+		return tls_fail("BIO_new_mem_buf");
+	}
+	if ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
+		tls_fail("no certificate in the certificate file");
+		goto out;
+	}
+	if (SSL_CTX_use_certificate(ctx, x) != 1) {
+		X509_free(x);
+		tls_fail("SSL_CTX_use_certificate");
+		goto out;
+	}
 	X509_free(x);
 	/* The rest of the file is the chain, leaf's issuer first. */
 	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
-		if (SSL_CTX_add0_chain_cert(ctx, x) != 1)
-			tls_fatalx("SSL_CTX_add0_chain_cert");
+		if (SSL_CTX_add0_chain_cert(ctx, x) != 1) {
+			X509_free(x);
+			tls_fail("SSL_CTX_add0_chain_cert");
+			goto out;
+		}
 	ERR_clear_error();	/* the loop ends on "no start line" */
+	rv = 0;
+ out:
 	BIO_free(bio);
 	free(pem);
+	return rv;
 }
 
-static void
+static int
 tls_load_key(SSL_CTX *ctx, int fd)
 {
 	BIO		*bio;
 	EVP_PKEY	*key;
 	char		*pem;
 	size_t		 len;
+	int		 ok;
 
-	len = tls_slurp(fd, "key", &pem);
-	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
-		tls_fatalx("BIO_new_mem_buf");
+	if (tls_slurp(fd, "key", &pem, &len) == -1)
+		return -1;
+	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL) {
+		freezero(pem, TLS_PEM_MAX);
+		return tls_fail("BIO_new_mem_buf");
+	}
 	/* No passphrase callback: an encrypted key fails instead of asking. */
 	key = PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)"");
 	BIO_free(bio);
 	freezero(pem, TLS_PEM_MAX);
 	if (key == NULL)
-		tls_fatalx("cannot read the private key");
-	if (SSL_CTX_use_PrivateKey(ctx, key) != 1)
-		tls_fatalx("SSL_CTX_use_PrivateKey");
+		return tls_fail("cannot read the private key");
+	ok = SSL_CTX_use_PrivateKey(ctx, key);
 	EVP_PKEY_free(key);
+	if (ok != 1)
+		return tls_fail("SSL_CTX_use_PrivateKey");
 	if (SSL_CTX_check_private_key(ctx) != 1)
-		tls_fatalx("the key does not match the certificate");
+		return tls_fail("the key does not match the certificate");
+	return 0;
 }
 
 /* ALPN: HTTP/1.x only; a client offering only others (h2) is refused. */
@@ -133,32 +170,58 @@ tls_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 	return SSL_TLSEXT_ERR_OK;
 }
 
+/*
+ * A new context, or NULL (logged) when the certificate or the key is
+ * broken; both fds are closed either way.  At start-up the caller makes
+ * that fatal; on reload it keeps the context it has.
+ */
 SSL_CTX *
 front_tls_ctx(int fd_cert, int fd_key)
 {
 	SSL_CTX		*ctx;
 	unsigned char	 seed[16];
 
+	ERR_clear_error();	/* what is left from connections is not ours */
 	if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS |
-	    OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL) != 1)
-		tls_fatalx("OPENSSL_init_ssl");
-	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
-		tls_fatalx("SSL_CTX_new");
-	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
-		tls_fatalx("SSL_CTX_set_min_proto_version");
+	    OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL) != 1 ||
+	    (ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		tls_fail("SSL_CTX_new");
+		goto fail;
+	}
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1) {
+		tls_fail("SSL_CTX settings");
+		SSL_CTX_free(ctx);
+		goto fail;
+	}
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
 	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-	if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1)
-		tls_fatalx("SSL_CTX_set_cipher_list");
 	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn, NULL);
 	/* Partial writes: bufferevent_openssl hands OpenSSL moving buffers. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
-	tls_load_chain(ctx, fd_cert);
-	tls_load_key(ctx, fd_key);
+	if (tls_load_chain(ctx, fd_cert) == -1) {
+		fd_cert = -1;
+		SSL_CTX_free(ctx);
+		goto fail;
+	}
+	fd_cert = -1;
+	if (tls_load_key(ctx, fd_key) == -1) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
 	/* Seed the DRBG now: in the sandbox there is only getrandom(2). */
-	if (RAND_bytes(seed, sizeof(seed)) != 1)
-		tls_fatalx("RAND_bytes");
+	if (RAND_bytes(seed, sizeof(seed)) != 1) {
+		tls_fail("RAND_bytes");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
 	explicit_bzero(seed, sizeof(seed));
 	return ctx;
+ fail:
+	if (fd_cert != -1)
+		close(fd_cert);
+	if (fd_key != -1)
+		close(fd_key);
+	return NULL;
 }

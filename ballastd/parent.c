@@ -165,6 +165,36 @@ parent_send_fd(struct child_proc *cp, const char *what, int fd)
 }
 
 /*
+ * The front's access log, opened again each time (start, reload,
+ * SIGUSR1): after a rotation the path names a new file.  -1 when the
+ * setting is absent or the file cannot be opened (logged).
+ */
+static int
+parent_open_access_log(struct parent *p)
+{
+	int	 fd;
+
+	if (p->conf.access_log[0] == '\0')
+		return -1;
+	if ((fd = open(p->conf.access_log, O_WRONLY | O_APPEND | O_CREAT |
+	    O_CLOEXEC | O_NOFOLLOW, 0640)) == -1)
+		log_warn("%s: %s", __func__, p->conf.access_log);
+	return fd;
+}
+
+/* Hand the front its access log; a failure keeps the one it has. */
+static void
+parent_send_access_log(struct parent *p)
+{
+	struct child_proc	*cp = &p->child[PROC_FRONT];
+
+	if (cp->chan == NULL || p->conf.access_log[0] == '\0')
+		return;
+	if (parent_send_fd(cp, "access-log", parent_open_access_log(p)) == -1)
+		log_warnx("%s: the front keeps its access log", __func__);
+}
+
+/*
  * The keyring: systemd's LoadCredential=keyring:... puts it in
  * $CREDENTIALS_DIRECTORY, which wins over the configured file.
  */
@@ -221,6 +251,9 @@ parent_send_boot(struct parent *p, struct child_proc *cp)
 		break;
 	}
 	rv |= ipc_send(cp->chan, IMSG_CONF_END, 0, &e, -1);
+	/* after the boot data: the front takes it as a reload would */
+	if (cp->id == PROC_FRONT && rv == 0)
+		parent_send_access_log(p);
 	return rv;
 }
 
@@ -553,6 +586,30 @@ parent_reload(struct parent *p, char *msg, size_t msglen)
 		if (cp->id == PROC_KEYD && parent_send_fd(cp, "keyring",
 		    parent_open_ro(parent_keyring_path(p))) == -1)
 			log_warnx("%s: keyd keeps its keyring", __func__);
+		/*
+		 * The front builds a new TLS context once it has both
+		 * (certificate renewal); without both it keeps its own.
+		 */
+		if (cp->id == PROC_FRONT) {
+			int	 fc = parent_open_ro(p->conf.tls_cert);
+			int	 fk = parent_open_ro(p->conf.tls_key);
+
+			if (fc == -1 || fk == -1) {
+				if (fc != -1)
+					close(fc);
+				if (fk != -1)
+					close(fk);
+				log_warnx("%s: the front keeps its TLS "
+				    "certificate", __func__);
+			} else if (parent_send_fd(cp, "tls-cert", fc) == -1) {
+				close(fk);
+				log_warnx("%s: cannot send the TLS files",
+				    __func__);
+			} else if (parent_send_fd(cp, "tls-key", fk) == -1)
+				log_warnx("%s: cannot send the TLS key",
+				    __func__);
+			parent_send_access_log(p);
+		}
 	}
 	log_info("configuration reloaded from %s", p->conffile);
 	snprintf(msg, msglen, "reloaded %s", p->conffile);
@@ -565,6 +622,20 @@ parent_sighup(evutil_socket_t sig, short ev, void *arg)
 	char	 msg[600];
 
 	(void)parent_reload(arg, msg, sizeof(msg));
+}
+
+/* SIGUSR1: the access log was rotated; the front writes to a new file. */
+static void
+parent_sigusr1(evutil_socket_t sig, short ev, void *arg)
+{
+	struct parent	*p = arg;
+
+	if (p->conf.access_log[0] == '\0') {
+		log_info("%s: no access log to reopen", __func__);
+		return;
+	}
+	log_info("%s: reopening %s", __func__, p->conf.access_log);
+	parent_send_access_log(p);
 }
 
 static void
@@ -650,6 +721,7 @@ parent_main(struct parent *p)
 		fatalx("event_base_new");
 	parent_signal(p, SIGCHLD, parent_sigchld);
 	parent_signal(p, SIGHUP, parent_sighup);
+	parent_signal(p, SIGUSR1, parent_sigusr1);
 	parent_signal(p, SIGTERM, parent_sigterm);
 	parent_signal(p, SIGINT, parent_sigterm);
 	control_init(p);

@@ -112,6 +112,8 @@ static const struct conf_setting conf_settings[] = {
 	{ { "login", "attempts" },	CK_RATE,
 	    FIELD(login_attempts), 1, 86400 },
 	{ { "log", "level" },		CK_LOGLEVEL, FIELD(log_level), 0, 0 },
+	/* optional: printed only when set */
+	{ { "access", "log" },		CK_PATH, FIELD(access_log), 0, 0 },
 };
 
 struct conf_words {
@@ -765,6 +767,10 @@ conf_print_setting(FILE *f, const struct ballast_conf *c,
 				return -1;
 		return 0;
 	}
+	/* the one optional path: no line when it is not set */
+	if (s->off == offsetof(struct ballast_conf, access_log) &&
+	    *field == '\0')
+		return 0;
 	if (fprintf(f, "%s ", name) < 0)
 		return -1;
 	switch (s->kind) {

@@ -63,6 +63,8 @@ struct ballast_conf {
 	uint64_t	login_window;		/* ... per this many seconds */
 
 	int		log_level;		/* LOG_LEVEL_* */
+	/* the front's access lines go here; empty: to the daemon's log */
+	char		access_log[PATH_MAX];
 };
 
 void	conf_defaults(struct ballast_conf *);

@@ -79,7 +79,7 @@ op_push(struct engine *e, const struct scope *s,
 	if (ingest_batch(e, s, rq->params.v[0], personal, &b, &n, err,
 	    sizeof(err)) == -1) {
 		docbatch_free(&b);
-		log_warnx("indexd: push %s: %s", rq->request_id, err);
+		log_warnx("indexd: push, request %s: %s", rq->request_id, err);
 		reply_error(r, 500, "internal_error", "the documents could "
 		    "not be stored; nothing was written");
 		return;
@@ -150,7 +150,7 @@ op_delete(struct engine *e, const struct scope *s,
 	/* 1 deleted, 0 nothing of that id in scope, -1 the database failed. */
 	if ((found = ingest_delete(e, s, rq->params.v[1], err,
 	    sizeof(err))) == -1) {
-		log_warnx("indexd: delete %s: %s", rq->request_id, err);
+		log_warnx("indexd: delete, request %s: %s", rq->request_id, err);
 		reply_error(r, 500, "internal_error", "the document could not "
 		    "be deleted");
 		return;
@@ -299,7 +299,7 @@ op_search(struct engine *e, const struct scope *s,
 	free(meta);
 	json_decref(o);
 	if (results == NULL) {
-		log_warnx("indexd: search %s: %s", rq->request_id, err);
+		log_warnx("indexd: search, request %s: %s", rq->request_id, err);
 		reply_error(r, 500, "internal_error", "the search failed");
 		return;
 	}
@@ -349,6 +349,8 @@ serve_request(struct engine *e, const uint8_t key[32],
 			break;
 	if (i == nitems(ops)) {
 		grant_free(&g);
+		log_warnx("indexd: request %s: no operation %s",
+		    rq->request_id, rq->op);
 		reply_error(r, 404, "not_found", "no such operation");
 		return;
 	}
@@ -357,6 +359,8 @@ serve_request(struct engine *e, const uint8_t key[32],
 	    !grant_has_collection(&g, rq->params.v[0]))) {
 		grant_free(&g);
 		scope_free(&s);
+		log_info("indexd: request %s: %s not allowed by its grant",
+		    rq->request_id, rq->op);
 		reply_error(r, 403, "forbidden", "not allowed here");
 		return;
 	}
@@ -365,4 +369,8 @@ serve_request(struct engine *e, const uint8_t key[32],
 	scope_free(&s);
 	if (r->body == NULL)
 		reply_error(r, 500, "internal_error", "out of memory");
+	/* A refusal is the client's doing: info, with the id it was given. */
+	if (r->status >= 400 && r->status < 500)
+		log_info("indexd: request %s: %s refused with %d",
+		    rq->request_id, rq->op, r->status);
 }

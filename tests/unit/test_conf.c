@@ -215,7 +215,9 @@ test_all_settings(void **state)
 	    "token lifetime 60\n"
 	    "session lifetime 86400\n"
 	    "login attempts 10 per 300\n"
-	    "log level warn\n", &c, err, sizeof(err)), 0);
+	    "log level warn\n"
+	    "access log \"/var/log/ballast/access.log\"\n", &c, err,
+	    sizeof(err)), 0);
 	assert_string_equal(c.listen_addr, "::1");
 	assert_int_equal(c.listen_port, 443);
 	assert_string_equal(c.tls_cert, "/c");
@@ -247,6 +249,7 @@ test_all_settings(void **state)
 	assert_int_equal(c.login_attempts, 10);
 	assert_int_equal(c.login_window, 300);
 	assert_int_equal(c.log_level, LOG_LEVEL_WARN);
+	assert_string_equal(c.access_log, "/var/log/ballast/access.log");
 	roundtrip(&c);
 }
 
@@ -508,10 +511,36 @@ test_print_defaults(void **state)
 	    "session lifetime 2592000\n"
 	    "login attempts 5 per 60\n"
 	    "log level info\n", BALLAST_LIBEXECDIR);
+	/* no "access log" line: it is optional and not set */
+	assert_string_equal(c.access_log, "");
 	assert_non_null(text = conf_to_text(&c));
 	assert_string_equal(text, want);
 	free(text);
 	roundtrip(&c);
+}
+
+/* "access log": printed last when set, absolute path, once. */
+static void
+test_access_log(void **state)
+{
+	struct ballast_conf	 c;
+	char			 err[256], *text;
+	const char		*want = "log level info\n"
+				    "access log \"/var/log/b a.log\"\n";
+
+	assert_int_equal(parse("access log \"/var/log/b a.log\"\n", &c, err,
+	    sizeof(err)), 0);
+	assert_string_equal(c.access_log, "/var/log/b a.log");
+	assert_non_null(text = conf_to_text(&c));
+	assert_true(strlen(text) > strlen(want));
+	assert_string_equal(text + strlen(text) - strlen(want), want);
+	free(text);
+	roundtrip(&c);
+	expect_error("access log\n", NAME ":1: access log: missing argument");
+	expect_error("access log a.log\n",
+	    NAME ":1: access log: path must be absolute");
+	expect_error("access log /a\naccess log /b\n",
+	    NAME ":2: access log: already set on line 1");
 }
 
 /* Quotes, backslashes, '#', UTF-8 and odd sizes survive print -> parse. */
@@ -689,6 +718,7 @@ main(void)
 		cmocka_unit_test(test_crlf),
 		cmocka_unit_test(test_sample),
 		cmocka_unit_test(test_print_defaults),
+		cmocka_unit_test(test_access_log),
 		cmocka_unit_test(test_roundtrip_odd),
 		cmocka_unit_test(test_mcp_origins),
 		cmocka_unit_test(test_print_error),
