@@ -264,6 +264,7 @@ void
 authd_main(int argc, char **argv)
 {
 	static struct child	 c;
+	char			 promises[64] = "stdio";
 
 	child_boot(&c, PROC_AUTHD, argc, argv);
 	authd.c = &c;
@@ -271,6 +272,9 @@ authd_main(int argc, char **argv)
 	authd_settings_load(&c.conf);
 	/* The database connection is made while we may still read files. */
 	authd.db = db_connect(c.conf.db_auth, "authd");
+	/* what libpq needs to connect again from inside the sandbox */
+	if (db_sandbox(c.conf.db_auth, promises, sizeof(promises), 1) == -1)
+		fatalx("authd: cannot sandbox the database connection");
 	explicit_bzero(c.conf.db_auth, sizeof(c.conf.db_auth));
 	sql_init(authd.db);
 	/* Unknown users are verified against this, at the same cost. */
@@ -282,9 +286,11 @@ authd_main(int argc, char **argv)
 		fatalx("authd: cannot drop privileges");
 	/*
 	 * stdio: the event loop and IPC on open channels.
-	 * unix: libpq reconnects to PostgreSQL's Unix socket.
+	 * db_sandbox(): what libpq's reconnects need for the conninfo:
+	 *   unix (a socket directory), inet and dns (TCP, a host name),
+	 *   rpath (TLS files such as sslrootcert, unveiled read-only).
 	 */
-	if (sandbox_pledge("stdio unix") == -1)
+	if (sandbox_pledge(promises) == -1)
 		fatal("authd: sandbox");
 	c.health = authd_health;
 	c.dispatch[PROC_FRONT] = dispatch_front;

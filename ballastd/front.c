@@ -28,6 +28,7 @@
 #include <openssl/ssl.h>
 
 #include "ballastd/front.h"
+#include "ballastd/front_metrics.h"
 #include "common/log.h"
 #include "common/sandbox.h"
 #include "common/util.h"
@@ -255,6 +256,9 @@ front_main(int argc, char **argv)
 	if ((front_resume_ev = evtimer_new(c.base, front_resume, NULL)) == NULL)
 		fatalx("%s: evtimer_new", __func__);
 
+	front_metrics_start(&c);
+
+	c.dispatch[PROC_PARENT] = front_metrics_parent;
 	c.dispatch[PROC_KEYD] = front_pending_dispatch;
 	c.dispatch[PROC_AUTHD] = front_pending_dispatch;
 	c.dispatch[PROC_INDEXD] = front_pending_dispatch;

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "ballastd/front.h"
+#include "ballastd/front_metrics.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -143,6 +144,7 @@ front_access_log(const struct front_req *req)
 	const char	*method = "-";
 	size_t		 len;
 
+	front_metrics_request(req);
 	front_rfc3339(req->start_wall_ms, when, sizeof(when));
 	strlcpy(path, "-", sizeof(path));
 	if (req->parsed) {

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "ballastd/front.h"
+#include "ballastd/front_metrics.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -26,6 +27,7 @@ struct front_pending {
 	front_reply_cb			 cb;
 	void				*arg;
 	struct event			*timer;
+	uint64_t			 sent_us;	/* for the metrics */
 };
 
 #define PENDING_BUCKETS	1024	/* ids are sequential: id % n spreads */
@@ -119,6 +121,7 @@ front_ask(struct front_req *req, enum proc_id peer, enum ipc_type type,
 		free(p);
 		return -1;
 	}
+	p->sent_us = front_metrics_now_us();
 	p->peer = peer;
 	p->req = req;
 	p->cb = cb;
@@ -176,6 +179,7 @@ front_pending_dispatch(struct child *c, struct ipc_chan *chan,
 		    proc_name(peer));
 		return;
 	}
+	front_metrics_ipc(peer, front_metrics_now_us() - p->sent_us);
 	pending_finish(p, FRONT_REPLY, msg);
 }
 

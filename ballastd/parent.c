@@ -246,6 +246,9 @@ parent_send_boot(struct parent *p, struct child_proc *cp)
 		rv |= parent_send_fd(cp, "tls-key",
 		    parent_open_ro(p->conf.tls_key));
 		rv |= parent_send_fd(cp, "listen", dup(p->listen_fd));
+		if (p->metrics_fd != -1)
+			rv |= parent_send_fd(cp, "metrics-listen",
+			    dup(p->metrics_fd));
 		break;
 	default:
 		break;
@@ -378,6 +381,49 @@ parent_child_ready(struct parent *p, struct child_proc *cp,
 	}
 }
 
+/*
+ * The front's GET /metrics: what only the parent knows, in the Prometheus
+ * text format (see ballastd(8), METRICS).  The trust table lets only the
+ * front send IMSG_METRICS_REQ.
+ */
+static void
+parent_metrics(struct parent *p, struct child_proc *cp, uint64_t id)
+{
+	struct imsg_metrics	 m;
+	FILE			*f;
+	char			*buf = NULL;
+	size_t			 len = 0;
+	int			 bad;
+
+	if ((f = open_memstream(&buf, &len)) == NULL) {
+		log_warn("%s: open_memstream", __func__);
+		return;
+	}
+	fputs("# HELP ballast_child_restarts_total Times the parent restarted "
+	    "a child process after it exited.\n"
+	    "# TYPE ballast_child_restarts_total counter\n", f);
+	for (size_t i = 0; i < nitems(children); i++)
+		fprintf(f, "ballast_child_restarts_total{process=\"%s\"} %u\n",
+		    proc_name(children[i]), p->child[children[i]].restarts);
+	fputs("# HELP ballast_child_up 1 when the child process is running "
+	    "and said READY, else 0.\n"
+	    "# TYPE ballast_child_up gauge\n", f);
+	for (size_t i = 0; i < nitems(children); i++)
+		fprintf(f, "ballast_child_up{process=\"%s\"} %d\n",
+		    proc_name(children[i]),
+		    p->child[children[i]].state == CHILD_RUNNING);
+	bad = ferror(f);
+	if (fclose(f) == EOF || bad || len > METRICS_MAX_TEXT) {
+		log_warnx("%s: cannot build the metrics", __func__);
+		free(buf);
+		return;
+	}
+	m.text = buf;
+	if (ipc_send(cp->chan, IMSG_METRICS_REP, id, &m, -1) == -1)
+		log_warnx("%s: cannot answer the front", __func__);
+	free(buf);
+}
+
 static void
 parent_dispatch(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
@@ -391,6 +437,9 @@ parent_dispatch(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 		parent_child_ready(p, cp, msg->body);
 		break;
 	case IMSG_PONG:
+		break;
+	case IMSG_METRICS_REQ:
+		parent_metrics(p, cp, msg->id);
 		break;
 	default:
 		log_warnx("%s: unexpected %s from %s", __func__,
@@ -527,6 +576,8 @@ parent_restart_only_changed(const struct ballast_conf *a,
 {
 	return strcmp(a->listen_addr, b->listen_addr) != 0 ||
 	    a->listen_port != b->listen_port ||
+	    strcmp(a->metrics_addr, b->metrics_addr) != 0 ||
+	    a->metrics_port != b->metrics_port ||
 	    strcmp(a->control_socket, b->control_socket) != 0 ||
 	    strcmp(a->libexec_dir, b->libexec_dir) != 0 ||
 	    strcmp(a->chroot_dir, b->chroot_dir) != 0 ||
@@ -553,11 +604,15 @@ parent_reload(struct parent *p, char *msg, size_t msglen)
 		return -1;
 	}
 	if (parent_restart_only_changed(&p->conf, &next)) {
-		log_warnx("%s: listen, control socket, libexec, chroot, "
-		    "users and databases change only on restart", __func__);
+		log_warnx("%s: listen, metrics, control socket, libexec, "
+		    "chroot, users and databases change only on restart",
+		    __func__);
 		strlcpy(next.listen_addr, p->conf.listen_addr,
 		    sizeof(next.listen_addr));
 		next.listen_port = p->conf.listen_port;
+		memcpy(next.metrics_addr, p->conf.metrics_addr,
+		    sizeof(next.metrics_addr));
+		next.metrics_port = p->conf.metrics_port;
 		memcpy(next.control_socket, p->conf.control_socket,
 		    sizeof(next.control_socket));
 		memcpy(next.libexec_dir, p->conf.libexec_dir,
@@ -713,6 +768,11 @@ parent_main(struct parent *p)
 	    p->conf.listen_port)) == -1)
 		fatalx("cannot listen on %s port %u", p->conf.listen_addr,
 		    (unsigned)p->conf.listen_port);
+	p->metrics_fd = -1;
+	if (p->conf.metrics_addr[0] != '\0' && (p->metrics_fd =
+	    listen_tcp(p->conf.metrics_addr, p->conf.metrics_port)) == -1)
+		fatalx("cannot listen for metrics on %s port %u",
+		    p->conf.metrics_addr, (unsigned)p->conf.metrics_port);
 	if ((p->control_fd = listen_control(p->conf.control_socket)) == -1)
 		fatalx("cannot open control socket %s",
 		    p->conf.control_socket);

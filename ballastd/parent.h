@@ -48,6 +48,7 @@ struct parent {
 	int			 verbose;
 	int			 listen_fd;
 	int			 control_fd;
+	int			 metrics_fd;	/* "metrics on": -1 when not set */
 	int			 stopping;
 	int			 announced;		/* systemd told READY */
 	time_t			 started;

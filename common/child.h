@@ -40,6 +40,7 @@ struct child {
 	int			 fd_tls_cert;
 	int			 fd_tls_key;
 	int			 fd_listen;
+	int			 fd_metrics_listen;	/* front, optional */
 
 	/* authd and indexd: the key of authd's grants (IMSG_SECRET) */
 	uint8_t			 decision_key[32];

@@ -114,6 +114,8 @@ static const struct conf_setting conf_settings[] = {
 	{ { "log", "level" },		CK_LOGLEVEL, FIELD(log_level), 0, 0 },
 	/* optional: printed only when set */
 	{ { "access", "log" },		CK_PATH, FIELD(access_log), 0, 0 },
+	{ { "metrics", "on" },		CK_LISTEN,
+	    FIELD(metrics_addr), 1, 65535 },
 };
 
 struct conf_words {
@@ -443,6 +445,15 @@ conf_user(struct conf_parser *p, const char *name,
 	return conf_string(p, name, s, word);
 }
 
+/* A CK_LISTEN field's port is the uint16_t right after its address. */
+_Static_assert(offsetof(struct ballast_conf, listen_port) ==
+    offsetof(struct ballast_conf, listen_addr) +
+    sizeof(((struct ballast_conf *)NULL)->listen_addr),
+    "listen address and port must be adjacent");
+_Static_assert(offsetof(struct ballast_conf, metrics_port) ==
+    offsetof(struct ballast_conf, metrics_addr) +
+    sizeof(((struct ballast_conf *)NULL)->metrics_addr),
+    "metrics address and port must be adjacent");
 static int
 conf_listen(struct conf_parser *p, const char *name,
     const struct conf_setting *s, char (*args)[CONF_STR_MAX])
@@ -450,6 +461,7 @@ conf_listen(struct conf_parser *p, const char *name,
 	struct in6_addr	 a6;
 	struct in_addr	 a4;
 	uint64_t	 port;
+	uint16_t	 port16;
 
 	if (strcmp(args[0], "localhost") != 0 &&
 	    inet_pton(AF_INET, args[0], &a4) != 1 &&
@@ -461,7 +473,8 @@ conf_listen(struct conf_parser *p, const char *name,
 		    args[1]);
 	if (conf_number(p, name, s, args[2], &port) == -1)
 		return -1;
-	p->conf.listen_port = (uint16_t)port;
+	port16 = (uint16_t)port;
+	memcpy((char *)&p->conf + s->off + s->size, &port16, sizeof(port16));
 	return conf_string(p, name, s, args[0]);
 }
 
@@ -755,6 +768,7 @@ conf_print_setting(FILE *f, const struct ballast_conf *c,
 {
 	const char	*field = (const char *)c + s->off;
 	uint64_t	 num;
+	uint16_t	 port16;
 	char		 name[64], size[32];
 
 	conf_setting_name(s, name, sizeof(name));
@@ -767,16 +781,18 @@ conf_print_setting(FILE *f, const struct ballast_conf *c,
 				return -1;
 		return 0;
 	}
-	/* the one optional path: no line when it is not set */
-	if (s->off == offsetof(struct ballast_conf, access_log) &&
+	/* the optional settings: no line when they are not set */
+	if ((s->off == offsetof(struct ballast_conf, access_log) ||
+	    s->off == offsetof(struct ballast_conf, metrics_addr)) &&
 	    *field == '\0')
 		return 0;
 	if (fprintf(f, "%s ", name) < 0)
 		return -1;
 	switch (s->kind) {
 	case CK_LISTEN:
-		if (conf_print_quoted(f, c->listen_addr) == -1 ||
-		    fprintf(f, " port %u", (unsigned)c->listen_port) < 0)
+		memcpy(&port16, field + s->size, sizeof(port16));
+		if (conf_print_quoted(f, field) == -1 ||
+		    fprintf(f, " port %u", (unsigned)port16) < 0)
 			return -1;
 		break;
 	case CK_PATH:

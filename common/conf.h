@@ -65,6 +65,12 @@ struct ballast_conf {
 	int		log_level;		/* LOG_LEVEL_* */
 	/* the front's access lines go here; empty: to the daemon's log */
 	char		access_log[PATH_MAX];
+	/*
+	 * "metrics on ADDR port N": the front serves GET /metrics there in
+	 * plain HTTP; empty addr (the default): no metrics listener.
+	 */
+	char		metrics_addr[64];
+	uint16_t	metrics_port;
 };
 
 void	conf_defaults(struct ballast_conf *);

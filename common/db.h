@@ -13,4 +13,16 @@ PGconn		*db_connect(const char *conninfo, const char *who);
 /* "ok" or why not; tries one reset when the connection is bad. */
 const char	*db_health(PGconn *);
 
+/*
+ * What libpq needs after the sandbox to connect again with this conninfo
+ * (PQreset when PostgreSQL restarted): appends to promises (NUL-terminated,
+ * of size len) "unix" for a socket directory or no host at all, "inet"
+ * for a host name or address, "dns" for a host name, and "rpath" when TLS
+ * files (sslrootcert, sslcrl, sslcert, sslkey) must be read again.  With
+ * unveil set, also unveils those files and the resolver's files "r".
+ * -1 (logged) when the conninfo does not parse or promises is too small.
+ */
+int		 db_sandbox(const char *conninfo, char *promises, size_t len,
+		    int unveil);
+
 #endif

@@ -147,6 +147,10 @@ static const struct ipc_field index_req_fields[] = {
 	    DECISION_MACLEN),
 };
 
+static const struct ipc_field metrics_fields[] = {
+	FLD(struct imsg_metrics, text, IPC_K_STR, 0, METRICS_MAX_TEXT),
+};
+
 #define P(x)		PROC_BIT(PROC_##x)
 #define BODY(st, f)	sizeof(st), f, nitems(f)
 #define EMPTY		sizeof(struct imsg_empty), NULL, 0
@@ -235,6 +239,11 @@ static const struct ipc_msgdef ipc_msgdefs[IMSG_MAX] = {
 	[IMSG_INDEX_REP] = { "IMSG_INDEX_REP",
 	    BODY(struct imsg_auth_rep, auth_rep_fields),
 	    P(INDEXD), P(FRONT), 0 },
+	[IMSG_METRICS_REQ] = { "IMSG_METRICS_REQ", EMPTY,
+	    P(FRONT), P(PARENT), 0 },
+	[IMSG_METRICS_REP] = { "IMSG_METRICS_REP",
+	    BODY(struct imsg_metrics, metrics_fields),
+	    P(PARENT), P(FRONT), 0 },
 };
 
 #undef P

@@ -87,6 +87,13 @@ enum ipc_type {
 	IMSG_INDEX_REQ,		/* imsg_index_req, front -> indexd */
 	IMSG_INDEX_REP,		/* imsg_auth_rep shape, indexd -> front */
 
+	/*
+	 * GET /metrics: the front asks the parent for the metric lines only
+	 * the parent knows (child restarts, which children are up).
+	 */
+	IMSG_METRICS_REQ,	/* empty, front -> parent */
+	IMSG_METRICS_REP,	/* imsg_metrics, parent -> front */
+
 	IMSG_MAX
 };
 
@@ -112,7 +119,8 @@ struct imsg_conf {
 };
 
 struct imsg_fd {
-	char		*what;		/* "keyring", "tls-cert", "tls-key", "listen" */
+	char		*what;		/* "keyring", "tls-cert", "tls-key", "listen",
+					   "metrics-listen", "access-log" */
 };
 
 struct imsg_channel {
@@ -232,6 +240,12 @@ struct imsg_auth_rep {
 	uint64_t	 status;	/* HTTP status */
 	char		*body;		/* JSON text */
 	struct ipc_strv	 headers;	/* optional "Name: value" lines */
+};
+
+/* Prometheus text format lines, HELP and TYPE included. */
+#define METRICS_MAX_TEXT	(64 * 1024)
+struct imsg_metrics {
+	char		*text;
 };
 
 enum ipc_kind {

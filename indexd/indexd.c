@@ -57,6 +57,7 @@ void
 indexd_main(int argc, char **argv)
 {
 	static struct child	 c;
+	char			 promises[64] = "stdio";
 	char			 err[512];
 
 	child_boot(&c, PROC_INDEXD, argc, argv);
@@ -67,6 +68,9 @@ indexd_main(int argc, char **argv)
 
 	/* The database connection is made while we may still read files. */
 	indexd.db = db_connect(c.conf.db_index, "indexd");
+	/* what libpq needs to connect again from inside the sandbox */
+	if (db_sandbox(c.conf.db_index, promises, sizeof(promises), 1) == -1)
+		fatalx("indexd: cannot sandbox the database connection");
 	explicit_bzero(c.conf.db_index, sizeof(c.conf.db_index));
 	if (engine_open(&indexd.engine, indexd.db, "builtin", "postgres",
 	    err, sizeof(err)) == -1)
@@ -77,9 +81,11 @@ indexd_main(int argc, char **argv)
 		fatalx("indexd: cannot drop privileges");
 	/*
 	 * stdio: the event loop and IPC on open channels.
-	 * unix: libpq reconnects to PostgreSQL's Unix socket.
+	 * db_sandbox(): what libpq's reconnects need for the conninfo:
+	 *   unix (a socket directory), inet and dns (TCP, a host name),
+	 *   rpath (TLS files such as sslrootcert, unveiled read-only).
 	 */
-	if (sandbox_pledge("stdio unix") == -1)
+	if (sandbox_pledge(promises) == -1)
 		fatal("indexd: sandbox");
 	c.health = indexd_health;
 	c.dispatch[PROC_FRONT] = indexd_dispatch_front;

@@ -543,6 +543,47 @@ test_access_log(void **state)
 	    NAME ":2: access log: already set on line 1");
 }
 
+/* "metrics on ADDR port N": absent by default, printed last when set. */
+static void
+test_metrics(void **state)
+{
+	struct ballast_conf	 c;
+	char			 err[256], *text;
+	const char		*want = "access log \"/var/log/a.log\"\n"
+				    "metrics on \"127.0.0.1\" port 9464\n";
+
+	assert_int_equal(parse("", &c, err, sizeof(err)), 0);
+	assert_string_equal(c.metrics_addr, "");
+	assert_int_equal(c.metrics_port, 0);
+	assert_non_null(text = conf_to_text(&c));
+	assert_null(strstr(text, "metrics"));
+	free(text);
+
+	assert_int_equal(parse("metrics on 127.0.0.1 port 9464\n"
+	    "access log /var/log/a.log\nlisten on ::1 port 443\n", &c, err,
+	    sizeof(err)), 0);
+	assert_string_equal(c.metrics_addr, "127.0.0.1");
+	assert_int_equal(c.metrics_port, 9464);
+	/* the HTTPS listener keeps its own address and port */
+	assert_string_equal(c.listen_addr, "::1");
+	assert_int_equal(c.listen_port, 443);
+	assert_non_null(text = conf_to_text(&c));
+	assert_true(strlen(text) > strlen(want));
+	assert_string_equal(text + strlen(text) - strlen(want), want);
+	free(text);
+	roundtrip(&c);
+
+	expect_error("metrics on 127.0.0.1\n",
+	    NAME ":1: metrics on: missing argument");
+	expect_error("metrics on example.org port 1\n",
+	    NAME ":1: metrics on: 'example.org' is not an IP address or "
+	    "localhost");
+	expect_error("metrics on ::1 port 0\n",
+	    NAME ":1: metrics on: 0 is out of range (1..65535)");
+	expect_error("metrics on ::1 port 1\nmetrics on ::1 port 2\n",
+	    NAME ":2: metrics on: already set on line 1");
+}
+
 /* Quotes, backslashes, '#', UTF-8 and odd sizes survive print -> parse. */
 static void
 test_roundtrip_odd(void **state)
@@ -719,6 +760,7 @@ main(void)
 		cmocka_unit_test(test_sample),
 		cmocka_unit_test(test_print_defaults),
 		cmocka_unit_test(test_access_log),
+		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_roundtrip_odd),
 		cmocka_unit_test(test_mcp_origins),
 		cmocka_unit_test(test_print_error),
