@@ -132,6 +132,16 @@ claims_str(json_t *o, const char *k, const char *want)
 	return json_is_string(v) && strcmp(json_string_value(v), want) == 0;
 }
 
+/* Seconds since 1970 up to about the year 36800. */
+#define CLAIMS_TIME_MAX	((int64_t)1 << 40)
+
+static int
+claims_time_ok(json_t *v)
+{
+	return json_integer_value(v) >= 0 &&
+	    json_integer_value(v) <= CLAIMS_TIME_MAX;
+}
+
 static int
 claims_check_obj(json_t *o, int64_t now, char *sub, char *sid, char *err,
     size_t errlen)
@@ -150,6 +160,14 @@ claims_check_obj(json_t *o, int64_t now, char *sub, char *sid, char *err,
 	if (!json_is_integer(exp) || !json_is_integer(iat) ||
 	    (nbf != NULL && !json_is_integer(nbf)))
 		return claims_fail(err, errlen, "exp, iat or nbf missing");
+	/*
+	 * Times are bounded before any arithmetic: a token's numbers are
+	 * outside input, and exp + skew must not overflow.
+	 */
+	if (!claims_time_ok(exp) || !claims_time_ok(iat) ||
+	    (nbf != NULL && !claims_time_ok(nbf)) ||
+	    now < 0 || now > CLAIMS_TIME_MAX)
+		return claims_fail(err, errlen, "implausible time");
 	if (json_integer_value(exp) + CLAIMS_SKEW <= now)
 		return claims_fail(err, errlen, "expired");
 	if (json_integer_value(iat) > now + CLAIMS_SKEW ||

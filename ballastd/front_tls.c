@@ -194,8 +194,14 @@ front_tls_ctx(int fd_cert, int fd_key)
 		SSL_CTX_free(ctx);
 		goto fail;
 	}
+	/*
+	 * No session tickets: a ticket key that lives as long as the process
+	 * would let whoever steals it decrypt every resumed TLS 1.2 session
+	 * (testssl.sh flags it; tests/tls/testssl-summary.md).
+	 */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
-	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+	    SSL_OP_NO_TICKET);
 	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn, NULL);
 	/* Partial writes: bufferevent_openssl hands OpenSSL moving buffers. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
