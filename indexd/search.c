@@ -147,6 +147,42 @@ ids_of(PGconn *db, const char *sql, int np, const char *const *p,
 	return n;
 }
 
+/*
+ * BM25 (Robertson; Lucene's idf) over the chunks that hold any query
+ * word.  A chunk's length is its number of lexeme positions (column len,
+ * migration 013); a title position counts BM25_TITLE times (on SciFact
+ * train, 1, 2, 3 and 5 were within 0.004 nDCG@10, 2 the best).  The number
+ * of chunks, their mean length and each word's document frequency are
+ * counted under the caller's scope, so row-level security keeps what the
+ * scope cannot see out of the statistics too.  ts_delete twice keeps only
+ * the query's lexemes of a chunk's tsvector before unnesting it.
+ */
+#define BM25_K1		"1.2"
+#define BM25_B		"0.75"
+#define BM25_TITLE	"2"
+
+#define BM25_HEAD \
+	"WITH ql AS MATERIALIZED (SELECT tsvector_to_array(" \
+	"to_tsvector('english', $1)) AS a), " \
+	"st AS MATERIALIZED (SELECT count(*)::float8 AS n, " \
+	"greatest(avg(len), 1)::float8 AS dl FROM chunks " \
+	"WHERE collection_id = ANY ($2::uuid[])), " \
+	"t AS MATERIALIZED (SELECT l.lex, ln(1 + (st.n - d.df + 0.5) / " \
+	"(d.df + 0.5)) AS idf FROM st, ql, unnest(ql.a) AS l(lex), " \
+	"LATERAL (SELECT count(*) AS df FROM chunks c WHERE " \
+	"c.tsv @@ quote_literal(l.lex)::tsquery AND " \
+	"c.collection_id = ANY ($2::uuid[])) d), m AS MATERIALIZED ("
+
+#define BM25_TAIL \
+	"), h AS MATERIALIZED (SELECT m.id, m.len, u.lexeme, coalesce((" \
+	"SELECT sum(CASE w WHEN 'A' THEN " BM25_TITLE " ELSE 1 END) FROM " \
+	"unnest(u.weights) AS w), 1) AS tf FROM m, ql, LATERAL unnest(" \
+	"ts_delete(m.tsv, tsvector_to_array(ts_delete(m.tsv, ql.a)))) AS u) " \
+	"SELECT h.id FROM h JOIN t ON t.lex = h.lexeme, st GROUP BY h.id " \
+	"ORDER BY sum(t.idf * h.tf * (" BM25_K1 " + 1) / (h.tf + " BM25_K1 \
+	" * (1 - " BM25_B " + " BM25_B " * h.len / st.dl))) DESC, h.id " \
+	"LIMIT $7::int"
+
 static long
 keyword_ids(struct engine *e, const struct search_params *sp,
     const char *colls, size_t depth, int64_t **out, char *err, size_t errlen)
@@ -158,17 +194,16 @@ keyword_ids(struct engine *e, const struct search_params *sp,
 	snprintf(lim, sizeof(lim), "%zu", depth);
 	p[6] = lim;
 	if (!has_filters(sp))
-		return ids_of(e->db, "SELECT c.id FROM chunks c, "
-		    "ballast_any_query($1) q WHERE c.tsv @@ q "
+		return ids_of(e->db, BM25_HEAD "SELECT c.id, c.len, c.tsv "
+		    "FROM chunks c, ballast_any_query($1) q WHERE c.tsv @@ q "
 		    "AND c.collection_id = ANY ($2::uuid[]) "
 		    "AND $3::text IS NULL AND $4::text IS NULL AND "
-		    "$5::text IS NULL AND $6::text IS NULL "
-		    "ORDER BY ts_rank_cd(c.tsv, q) DESC, c.id LIMIT $7::int",
+		    "$5::text IS NULL AND $6::text IS NULL" BM25_TAIL,
 		    7, p, out, err, errlen);
-	return ids_of(e->db, "SELECT c.id FROM chunks c JOIN documents d ON "
-	    "d.id = c.document_id, ballast_any_query($1) q "
-	    "WHERE c.tsv @@ q AND c.collection_id = ANY ($2::uuid[])" FILTERS
-	    " ORDER BY ts_rank_cd(c.tsv, q) DESC, c.id LIMIT $7::int", 7, p,
+	return ids_of(e->db, BM25_HEAD "SELECT c.id, c.len, c.tsv FROM "
+	    "chunks c JOIN documents d ON d.id = c.document_id, "
+	    "ballast_any_query($1) q WHERE c.tsv @@ q AND "
+	    "c.collection_id = ANY ($2::uuid[])" FILTERS BM25_TAIL, 7, p,
 	    out, err, errlen);
 }
 

@@ -3,7 +3,8 @@
  * BALLAST_TEST_PGHOST names a socket directory of a migrated cluster;
  * skipped otherwise): ingest, search in every mode, idempotent re-push,
  * update, delete, row-level security with no scope, personal content,
- * filters, and reloading the vector store.
+ * filters, BM25 ranking and its scoped statistics, and reloading the
+ * vector store.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -444,6 +445,68 @@ test_personal(void **state)
 	scope_free(&theirs);
 }
 
+/*
+ * Keyword search ranks with BM25: a rare query word outweighs a common
+ * one however often the common one occurs, and the statistics count only
+ * what the scope shows (another member's personal documents full of the
+ * rare word would make it common).
+ */
+static void
+test_bm25(void **state)
+{
+	struct fx		*f = *state;
+	struct scope		 shared = { 0 }, mine = { 0 }, theirs = { 0 };
+	struct ingest_counts	 c;
+	char			 sql[256], c3[UUID_STR_LEN], title[64];
+
+	SKIP_WITHOUT_DB(f);
+	snprintf(sql, sizeof(sql), "INSERT INTO collections (org_id, name) "
+	    "SELECT org_id, 'c3-' || gen_random_uuid() FROM collections "
+	    "WHERE id = '%s' RETURNING id", f->c1);
+	one_value(f->admin, sql, c3, sizeof(c3));
+	scope_add_collection(&shared, c3);
+	scope_add_collection(&mine, c3);
+	scope_set_owner(&mine, f->u1);
+	scope_add_collection(&theirs, c3);
+	scope_set_owner(&theirs, f->u2);
+	/* Inserted first so that ties and ts_rank_cd would favour them. */
+	push(f, &shared, c3, 0, "{\"documents\":["
+	    "{\"external_id\":\"d\",\"title\":\"Delta\",\"text\":"
+	    "\"report report report report\"},"
+	    "{\"external_id\":\"b\",\"title\":\"Bravo\",\"text\":"
+	    "\"report tuned today\"},"
+	    "{\"external_id\":\"c\",\"title\":\"Charlie\",\"text\":"
+	    "\"report filed yesterday\"},"
+	    "{\"external_id\":\"a\",\"title\":\"Alpha\",\"text\":"
+	    "\"xylophone tuned today\"},"
+	    "{\"external_id\":\"e\",\"title\":\"Echo\",\"text\":"
+	    "\"sunny weather\"}]}", &c);
+	assert_int_equal(c.added, 5);
+	for (int i = 0; i < 5; i++) {
+		char	 j[256];
+
+		snprintf(j, sizeof(j), "{\"documents\":[{\"external_id\":"
+		    "\"p%d\",\"title\":\"Diary\",\"text\":\"xylophone "
+		    "xylophone lesson %d\"}]}", i, i);
+		push(f, &theirs, c3, 1, j, &c);
+		assert_int_equal(c.added, 1);
+	}
+	title[0] = '\0';
+	assert_int_equal(find(f, &shared, "report xylophone", SEARCH_KEYWORD,
+	    NULL, NULL, title, sizeof(title), NULL, 0), 4);
+	assert_string_equal(title, "Alpha");
+	title[0] = '\0';
+	assert_int_equal(find(f, &mine, "report xylophone", SEARCH_KEYWORD,
+	    "", NULL, title, sizeof(title), NULL, 0), 4);
+	assert_string_equal(title, "Alpha");
+	/* The owner of the diaries sees them, and the word is common. */
+	assert_int_equal(find(f, &theirs, "report xylophone", SEARCH_KEYWORD,
+	    NULL, NULL, NULL, 0, NULL, 0), 9);
+	scope_free(&shared);
+	scope_free(&mine);
+	scope_free(&theirs);
+}
+
 static void
 test_bad_requests(void **state)
 {
@@ -486,6 +549,7 @@ main(void)
 		cmocka_unit_test(test_ingest_search_update_delete),
 		cmocka_unit_test(test_rls_without_scope),
 		cmocka_unit_test(test_personal),
+		cmocka_unit_test(test_bm25),
 		cmocka_unit_test(test_bad_requests),
 	};
 
