@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "indexd/engine.h"
 
 #define PREP_CONNS	4
@@ -108,4 +109,18 @@ engine_close(struct engine *e)
 	embedder_free(e->emb);
 	e->store = NULL;
 	e->emb = NULL;
+}
+
+char *
+engine_id_array(const int64_t *ids, size_t n)
+{
+	size_t	 cap = n * 21 + 3, len = 1;
+	char	*s = xcalloc(1, cap);
+
+	s[0] = '{';
+	for (size_t i = 0; i < n; i++)
+		len += snprintf(s + len, cap - len, "%s%lld", i ? "," : "",
+		    (long long)ids[i]);
+	s[len] = '}';
+	return s;
 }

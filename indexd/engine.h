@@ -5,6 +5,8 @@
 #ifndef BALLAST_INDEXD_ENGINE_H
 #define BALLAST_INDEXD_ENGINE_H
 
+#include <stdint.h>
+
 #include <libpq-fe.h>
 
 #include "indexd/embed.h"
@@ -26,6 +28,8 @@ void	engine_close(struct engine *);	/* leaves db open */
 
 /* Run sql (no parameters); 0 if it succeeded. */
 int	engine_exec(PGconn *, const char *sql, char *err, size_t errlen);
+/* "{1,2,3}": chunk ids as a PostgreSQL bigint[] literal (malloc'd). */
+char	*engine_id_array(const int64_t *ids, size_t n);
 
 /*
  * PQexecParams through a named prepared statement: sql is prepared on

@@ -207,20 +207,6 @@ keyword_ids(struct engine *e, const struct search_params *sp,
 	    out, err, errlen);
 }
 
-static char *
-id_list(const int64_t *ids, size_t n)
-{
-	size_t	 cap = n * 21 + 3, len = 1;
-	char	*s = xcalloc(1, cap);
-
-	s[0] = '{';
-	for (size_t i = 0; i < n; i++)
-		len += snprintf(s + len, cap - len, "%s%lld", i ? "," : "",
-		    (long long)ids[i]);
-	s[len] = '}';
-	return s;
-}
-
 /*
  * Vector candidates from the store; with filters, oversampled and then
  * kept only if their documents pass the filters (order preserved).
@@ -250,7 +236,7 @@ vector_ids(struct engine *e, const struct scope *sc,
 		ids[i] = hits[i].chunk_id;
 	free(hits);
 	base_params(p, sp, colls);
-	p[6] = id_list(ids, n);
+	p[6] = engine_id_array(ids, n);
 	/* Also drops ids the database no longer shows in this scope. */
 	nk = ids_of(e->db, "SELECT c.id FROM unnest($7::bigint[]) WITH "
 	    "ORDINALITY AS v(id, ord) JOIN chunks c ON c.id = v.id JOIN "
@@ -277,7 +263,7 @@ results(struct engine *e, const struct search_params *sp, const char *colls,
 	for (size_t i = 0; i < n; i++)
 		ids[i] = f[i].chunk_id;
 	p[0] = sp->query;
-	p[1] = id_list(ids, n);
+	p[1] = engine_id_array(ids, n);
 	p[2] = colls;
 	free(ids);
 	r = PQexecParams(e->db, "SELECT c.id, c.document_id, c.collection_id, "

@@ -149,20 +149,6 @@ pg_load(struct store *s, PGconn *db, char *err, size_t errlen)
 	return rv;
 }
 
-static char *
-id_array(const int64_t *ids, size_t n)
-{
-	size_t	 cap = n * 21 + 3, len = 1;
-	char	*s = xcalloc(1, cap);
-
-	s[0] = '{';
-	for (size_t i = 0; i < n; i++)
-		len += snprintf(s + len, cap - len, "%s%lld", i ? "," : "",
-		    (long long)ids[i]);
-	s[len] = '}';
-	return s;
-}
-
 static void
 stage_add(struct pgstore *ps, const struct store_doc *d, size_t dim)
 {
@@ -214,7 +200,7 @@ pg_put(struct store *s, PGconn *db, const struct store_doc *d, char *err,
 	blob = xcalloc(d->n, s->dim * 4);
 	floats_le(blob, d->vecs, d->n * s->dim);
 	snprintf(stride, sizeof(stride), "%zu", s->dim * 4);
-	ids = id_array(d->chunk_ids, d->n);
+	ids = engine_id_array(d->chunk_ids, d->n);
 	p[0] = d->document_id;
 	p[1] = d->collection_id;
 	p[2] = (d->owner != NULL && d->owner[0] != '\0') ? d->owner : NULL;
@@ -253,7 +239,7 @@ pg_remove(struct store *s, PGconn *db, const int64_t *ids, size_t n,
 
 	if (n == 0)
 		return 0;
-	p[0] = id_array(ids, n);
+	p[0] = engine_id_array(ids, n);
 	r = engine_prepared(db, "store_pg_remove", "DELETE FROM chunk_vectors "
 	    "WHERE chunk_id = ANY ($1::bigint[])", 1, p, NULL, NULL, 0);
 	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
