@@ -172,8 +172,17 @@ front_tls_reload(struct child *c)
 {
 	SSL_CTX	*ctx;
 
-	ctx = front_tls_ctx(c->fd_tls_cert, c->fd_tls_key);
-	c->fd_tls_cert = c->fd_tls_key = -1;	/* closed */
+	if (c->conf.tls_client_ca[0] != '\0' && c->fd_tls_client_ca == -1) {
+		log_warnx("%s: no client CA bundle came; keeping the running "
+		    "TLS context", __func__);
+		close(c->fd_tls_cert);
+		close(c->fd_tls_key);
+		c->fd_tls_cert = c->fd_tls_key = -1;
+		return;
+	}
+	ctx = front_tls_ctx(c->fd_tls_cert, c->fd_tls_key,
+	    c->fd_tls_client_ca);
+	c->fd_tls_cert = c->fd_tls_key = c->fd_tls_client_ca = -1;
 	if (ctx == NULL) {
 		log_warnx("%s: keeping the running TLS certificate", __func__);
 		return;
@@ -196,6 +205,8 @@ front_fd_received(struct child *c, const char *what, int fd)
 		slot = &c->fd_tls_cert;
 	else if (strcmp(what, "tls-key") == 0)
 		slot = &c->fd_tls_key;
+	else if (strcmp(what, "tls-client-ca") == 0)
+		slot = &c->fd_tls_client_ca;
 	else {
 		log_warnx("%s: unexpected resource '%s' from parent",
 		    __func__, what);
@@ -224,8 +235,11 @@ front_main(int argc, char **argv)
 
 	child_boot(&c, PROC_FRONT, argc, argv);
 	front->c = &c;
-	front->ssl_ctx = front_tls_ctx(c.fd_tls_cert, c.fd_tls_key);
-	c.fd_tls_cert = c.fd_tls_key = -1;	/* closed */
+	if (c.conf.tls_client_ca[0] != '\0' && c.fd_tls_client_ca == -1)
+		fatalx("%s: the parent sent no client CA bundle", __func__);
+	front->ssl_ctx = front_tls_ctx(c.fd_tls_cert, c.fd_tls_key,
+	    c.fd_tls_client_ca);
+	c.fd_tls_cert = c.fd_tls_key = c.fd_tls_client_ca = -1;	/* closed */
 	if (front->ssl_ctx == NULL)
 		fatalx("%s: cannot load the TLS certificate and key", __func__);
 	if (c.fd_listen == -1)

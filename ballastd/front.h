@@ -122,8 +122,12 @@ void	front_openapi(struct front_req *);
 /* front.c */
 void	front_conn_closed(void);
 
-/* front_tls.c: closes both fds; NULL (logged) if they are broken. */
-SSL_CTX	*front_tls_ctx(int fd_cert, int fd_key);
+/*
+ * front_tls.c: closes the fds; NULL (logged) if they are broken.  With a
+ * client CA bundle (fd_ca != -1) every client must present a certificate
+ * it signed.
+ */
+SSL_CTX	*front_tls_ctx(int fd_cert, int fd_key, int fd_ca);
 
 /* front_conn.c */
 void	front_conn_accept(int fd, const char *client);

@@ -156,6 +156,45 @@ tls_load_key(SSL_CTX *ctx, int fd)
 	return 0;
 }
 
+/* Client certificates: trust the bundle's CAs, ask for and require one. */
+static int
+tls_load_client_ca(SSL_CTX *ctx, int fd)
+{
+	X509_STORE	*store = SSL_CTX_get_cert_store(ctx);
+	BIO		*bio;
+	X509		*x;
+	char		*pem;
+	size_t		 len;
+	int		 n = 0;
+
+	if (tls_slurp(fd, "client CA bundle", &pem, &len) == -1)
+		return -1;
+	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL) {
+		free(pem);
+		return tls_fail("BIO_new_mem_buf");
+	}
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (X509_STORE_add_cert(store, x) != 1 ||
+		    SSL_CTX_add_client_CA(ctx, x) != 1) {
+			X509_free(x);
+			n = -1;
+			break;
+		}
+		X509_free(x);
+		n++;
+	}
+	BIO_free(bio);
+	free(pem);
+	if (n <= 0)
+		return tls_fail("no usable certificate in the client CA "
+		    "bundle");
+	ERR_clear_error();	/* the loop ends on "no start line" */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
+	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	SSL_CTX_set_verify_depth(ctx, 4);
+	return 0;
+}
+
 /* ALPN: HTTP/1.x only; a client offering only others (h2) is refused. */
 static int
 tls_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
@@ -176,7 +215,7 @@ tls_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
  * that fatal; on reload it keeps the context it has.
  */
 SSL_CTX *
-front_tls_ctx(int fd_cert, int fd_key)
+front_tls_ctx(int fd_cert, int fd_key, int fd_ca)
 {
 	SSL_CTX		*ctx;
 	unsigned char	 seed[16];
@@ -206,6 +245,15 @@ front_tls_ctx(int fd_cert, int fd_key)
 	/* Partial writes: bufferevent_openssl hands OpenSSL moving buffers. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	if (fd_ca != -1) {
+		int	 rv = tls_load_client_ca(ctx, fd_ca);
+
+		fd_ca = -1;		/* closed */
+		if (rv == -1) {
+			SSL_CTX_free(ctx);
+			goto fail;
+		}
+	}
 	if (tls_load_chain(ctx, fd_cert) == -1) {
 		fd_cert = -1;
 		SSL_CTX_free(ctx);
@@ -225,6 +273,8 @@ front_tls_ctx(int fd_cert, int fd_key)
 	explicit_bzero(seed, sizeof(seed));
 	return ctx;
  fail:
+	if (fd_ca != -1)
+		close(fd_ca);
 	if (fd_cert != -1)
 		close(fd_cert);
 	if (fd_key != -1)

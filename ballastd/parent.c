@@ -241,6 +241,9 @@ parent_send_boot(struct parent *p, struct child_proc *cp)
 		    parent_open_ro(parent_keyring_path(p)));
 		break;
 	case PROC_FRONT:
+		if (p->conf.tls_client_ca[0] != '\0')
+			rv |= parent_send_fd(cp, "tls-client-ca",
+			    parent_open_ro(p->conf.tls_client_ca));
 		rv |= parent_send_fd(cp, "tls-cert",
 		    parent_open_ro(p->conf.tls_cert));
 		rv |= parent_send_fd(cp, "tls-key",
@@ -646,8 +649,16 @@ parent_reload(struct parent *p, char *msg, size_t msglen)
 		 * (certificate renewal); without both it keeps its own.
 		 */
 		if (cp->id == PROC_FRONT) {
-			int	 fc = parent_open_ro(p->conf.tls_cert);
-			int	 fk = parent_open_ro(p->conf.tls_key);
+			int	 fc, fk;
+
+			/* The CA bundle first: the pair completes the set. */
+			if (p->conf.tls_client_ca[0] != '\0' &&
+			    parent_send_fd(cp, "tls-client-ca", parent_open_ro(
+			    p->conf.tls_client_ca)) == -1)
+				log_warnx("%s: cannot send the client CA "
+				    "bundle", __func__);
+			fc = parent_open_ro(p->conf.tls_cert);
+			fk = parent_open_ro(p->conf.tls_key);
 
 			if (fc == -1 || fk == -1) {
 				if (fc != -1)
@@ -737,11 +748,13 @@ static void
 parent_preflight(struct parent *p)
 {
 	const char	*files[] = { parent_keyring_path(p), p->conf.tls_cert,
-			    p->conf.tls_key };
+			    p->conf.tls_key, p->conf.tls_client_ca };
 	char		 path[4096];
 	int		 fd;
 
 	for (size_t i = 0; i < nitems(files); i++) {
+		if (files[i][0] == '\0')	/* an optional file not set */
+			continue;
 		if ((fd = parent_open_ro(files[i])) == -1)
 			fatalx("cannot open %s (see ballast.conf(5))",
 			    files[i]);

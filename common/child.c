@@ -38,6 +38,8 @@ child_take_fd(struct child *c, struct ipc_msg *msg)
 		slot = &c->fd_tls_cert;
 	else if (strcmp(f->what, "tls-key") == 0)
 		slot = &c->fd_tls_key;
+	else if (strcmp(f->what, "tls-client-ca") == 0)
+		slot = &c->fd_tls_client_ca;
 	else if (strcmp(f->what, "listen") == 0)
 		slot = &c->fd_listen;
 	else if (strcmp(f->what, "metrics-listen") == 0)
@@ -111,6 +113,7 @@ child_boot(struct child *c, enum proc_id self, int argc, char **argv)
 	memset(c, 0, sizeof(*c));
 	c->self = self;
 	c->fd_keyring = c->fd_tls_cert = c->fd_tls_key = c->fd_listen = -1;
+	c->fd_tls_client_ca = -1;
 	c->fd_metrics_listen = -1;
 	conf_defaults(&c->conf);
 

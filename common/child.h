@@ -39,6 +39,7 @@ struct child {
 	int			 fd_keyring;
 	int			 fd_tls_cert;
 	int			 fd_tls_key;
+	int			 fd_tls_client_ca;	/* optional */
 	int			 fd_listen;
 	int			 fd_metrics_listen;	/* front, optional */
 

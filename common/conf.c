@@ -116,7 +116,17 @@ static const struct conf_setting conf_settings[] = {
 	{ { "access", "log" },		CK_PATH, FIELD(access_log), 0, 0 },
 	{ { "metrics", "on" },		CK_LISTEN,
 	    FIELD(metrics_addr), 1, 65535 },
+	{ { "tls", "client-ca" },	CK_PATH, FIELD(tls_client_ca), 0, 0 },
 };
+
+/* Settings with no default: conf_print() writes them only when set. */
+static int
+conf_optional(const struct conf_setting *s)
+{
+	return s->off == offsetof(struct ballast_conf, access_log) ||
+	    s->off == offsetof(struct ballast_conf, metrics_addr) ||
+	    s->off == offsetof(struct ballast_conf, tls_client_ca);
+}
 
 struct conf_words {
 	size_t	 n;
@@ -782,9 +792,7 @@ conf_print_setting(FILE *f, const struct ballast_conf *c,
 		return 0;
 	}
 	/* the optional settings: no line when they are not set */
-	if ((s->off == offsetof(struct ballast_conf, access_log) ||
-	    s->off == offsetof(struct ballast_conf, metrics_addr)) &&
-	    *field == '\0')
+	if (conf_optional(s) && *field == '\0')
 		return 0;
 	if (fprintf(f, "%s ", name) < 0)
 		return -1;

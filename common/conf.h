@@ -25,6 +25,8 @@ struct ballast_conf {
 	uint16_t	listen_port;
 	char		tls_cert[PATH_MAX];
 	char		tls_key[PATH_MAX];
+	/* CA bundle: when set, clients must present a certificate it signed */
+	char		tls_client_ca[PATH_MAX];
 
 	/* files and places */
 	char		keyring[PATH_MAX];
