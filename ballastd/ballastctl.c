@@ -35,6 +35,9 @@ ctl_usage(void)
 	    "  db migrate | db status\n"
 	    "  user add [-o | --owner organization] [-n | --name name] EMAIL\n"
 	    "           (the password on standard input)\n"
+	    "  user disable EMAIL | user reset-password EMAIL\n"
+	    "           (the new password on standard input)\n"
+	    "  apikey revoke ID | audit tail [-n rows] [-o organization]\n"
 	    "  init -u | --owner EMAIL -o | --org organization [-n | --name name]\n"
 	    "           (the password on standard input)\n");
 	exit(2);
@@ -197,6 +200,11 @@ main(int argc, char *argv[])
 		return ctl_key(argc - 1, argv + 1);
 	if (strcmp(argv[0], "db") == 0)
 		return ctl_db(argc - 1, argv + 1);
+	if ((strcmp(argv[0], "user") == 0 && argc >= 2 &&
+	    (strcmp(argv[1], "disable") == 0 ||
+	    strcmp(argv[1], "reset-password") == 0)) ||
+	    strcmp(argv[0], "apikey") == 0 || strcmp(argv[0], "audit") == 0)
+		return ctl_admin(argc, argv);
 	if (strcmp(argv[0], "user") == 0)
 		return ctl_user(argc - 1, argv + 1);
 	if (strcmp(argv[0], "init") == 0)

@@ -11,6 +11,8 @@ int	ctl_key(int argc, char **argv);
 int	ctl_db(int argc, char **argv);
 int	ctl_user(int argc, char **argv);
 int	ctl_init(int argc, char **argv);
+/* user disable|reset-password, apikey revoke, audit tail (ctl_admin.c). */
+int	ctl_admin(int argc, char **argv);
 /* Ask the running parent to reload (new keyring to keyd included). */
 int	ctl_reload_quiet(void);
 __attribute__((noreturn)) void ctl_usage(void);
