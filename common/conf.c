@@ -180,7 +180,7 @@ conf_defaults(struct ballast_conf *c)
 	c->header_timeout = 10;
 	c->body_timeout = 30;
 	c->idle_timeout = 60;
-	c->ipc_timeout = 5;
+	c->ipc_timeout = 30;
 	c->password_memory = 19456;
 	c->password_iterations = 2;
 	c->token_lifetime = 900;

@@ -150,7 +150,7 @@ test_defaults(void **state)
 	assert_int_equal(c.header_timeout, 10);
 	assert_int_equal(c.body_timeout, 30);
 	assert_int_equal(c.idle_timeout, 60);
-	assert_int_equal(c.ipc_timeout, 5);
+	assert_int_equal(c.ipc_timeout, 30);
 	assert_int_equal(c.log_level, LOG_LEVEL_INFO);
 }
 
@@ -504,7 +504,7 @@ test_print_defaults(void **state)
 	    "timeout header 10\n"
 	    "timeout body 30\n"
 	    "timeout idle 60\n"
-	    "timeout ipc 5\n"
+	    "timeout ipc 30\n"
 	    "password memory 19456\n"
 	    "password iterations 2\n"
 	    "token lifetime 900\n"
@@ -634,7 +634,7 @@ test_mcp_origins(void **state)
 	assert_string_equal(c.mcp_origin[1], "http://localhost:6274");
 	assert_string_equal(c.mcp_origin[2], "https://[::1]:8443");
 	assert_non_null(out = conf_to_text(&c));
-	assert_non_null(strstr(out, "timeout ipc 5\n"
+	assert_non_null(strstr(out, "timeout ipc 30\n"
 	    "mcp origin \"https://a.example\"\n"
 	    "mcp origin \"http://localhost:6274\"\n"
 	    "mcp origin \"https://[::1]:8443\"\n"
