@@ -49,18 +49,25 @@ fuse_add(struct fused *out, size_t n, int64_t id, double s)
 }
 
 size_t
-rrf_fuse(const int64_t *a, size_t na, const int64_t *b, size_t nb, int k,
-    struct fused *out)
+rrf_fuse_weighted(const int64_t *a, size_t na, double wa, const int64_t *b,
+    size_t nb, double wb, int k, struct fused *out)
 {
 	size_t	 n = 0;
 
 	/* Lists are at most 2 * HYBRID_MAX_DEPTH long: quadratic is fine. */
 	for (size_t i = 0; i < na; i++)
-		n = fuse_add(out, n, a[i], 1.0 / (k + (double)(i + 1)));
+		n = fuse_add(out, n, a[i], wa / (k + (double)(i + 1)));
 	for (size_t i = 0; i < nb; i++)
-		n = fuse_add(out, n, b[i], 1.0 / (k + (double)(i + 1)));
+		n = fuse_add(out, n, b[i], wb / (k + (double)(i + 1)));
 	qsort(out, n, sizeof(*out), by_fused);
 	return n;
+}
+
+size_t
+rrf_fuse(const int64_t *a, size_t na, const int64_t *b, size_t nb, int k,
+    struct fused *out)
+{
+	return rrf_fuse_weighted(a, na, 1.0, b, nb, 1.0, k, out);
 }
 
 static int
@@ -342,7 +349,8 @@ run_scoped(struct engine *e, const struct scope *sc,
 		goto out;
 	f = xcalloc(nkw + nvec + 1, sizeof(*f));
 	if (sp->mode == SEARCH_HYBRID)
-		nf = rrf_fuse(kw, nkw, vec, nvec, RRF_K, f);
+		nf = rrf_fuse_weighted(kw, nkw, RRF_KEYWORD_WEIGHT, vec,
+		    nvec, 1.0, RRF_HYBRID_K, f);
 	else if (sp->mode == SEARCH_KEYWORD)
 		nf = ranked(kw, nkw, f);
 	else

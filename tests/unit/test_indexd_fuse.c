@@ -5,6 +5,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <math.h>
+
 #include "indexd/search.h"
 
 static void
@@ -60,12 +62,32 @@ test_modes(void **state)
 	assert_int_equal(search_mode_parse("", &m), -1);
 }
 
+/* A weight on one list moves its items ahead of the other list's. */
+static void
+test_rrf_weighted(void **state)
+{
+	const int64_t	 a[] = { 1, 2 }, b[] = { 3, 4 };
+	struct fused	 f[4];
+
+	/* Equal weights: ranks tie across lists; the tie goes to lower ids. */
+	assert_int_equal(rrf_fuse_weighted(a, 2, 1.0, b, 2, 1.0, 5, f), 4);
+	assert_true(f[0].chunk_id == 1 && f[1].chunk_id == 3);
+	/* b weighted 3x: its second (3/7) beats a's first (1/6). */
+	assert_int_equal(rrf_fuse_weighted(a, 2, 1.0, b, 2, 3.0, 5, f), 4);
+	assert_int_equal(f[0].chunk_id, 3);
+	assert_int_equal(f[1].chunk_id, 4);
+	assert_int_equal(f[2].chunk_id, 1);
+	assert_true(f[0].score > f[1].score && f[1].score > f[2].score);
+	assert_true(fabs(f[0].score - 3.0 / 6) < 1e-12);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rrf_math),
 		cmocka_unit_test(test_rrf_one_side),
+		cmocka_unit_test(test_rrf_weighted),
 		cmocka_unit_test(test_modes),
 	};
 
