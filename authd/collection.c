@@ -147,15 +147,12 @@ op_coll_get(struct areq *r)
 {
 	struct coll_info	 ci;
 	const char		*id;
-	json_t			*j;
 
 	if ((id = areq_uuid_param(r, 0)) == NULL ||
 	    authz_coll(r, id, ACT_COLL_READ, &ci) == -1)
 		return;
-	if ((j = coll_json(&ci)) == NULL)
-		areq_internal(r);
-	else
-		areq_reply(r, 200, j, NULL);
+	/* A NULL body (out of memory) is answered 500 by areq_reply. */
+	areq_reply(r, 200, coll_json(&ci), NULL);
 }
 
 void
@@ -165,7 +162,6 @@ op_coll_update(struct areq *r)
 	const char		*id, *name, *q[2];
 	char			 state[6], target[64];
 	PGresult		*res;
-	json_t			*j;
 
 	if ((id = areq_uuid_param(r, 0)) == NULL ||
 	    authz_coll(r, id, ACT_COLL_ADMIN, &ci) == -1 ||
@@ -185,10 +181,8 @@ op_coll_update(struct areq *r)
 	PQclear(res);
 	coll_target(target, sizeof(target), id);
 	audit(r, ci.org, target, "ok", NULL);
-	if ((j = coll_json(&ci)) == NULL)
-		areq_internal(r);
-	else
-		areq_reply(r, 200, j, NULL);
+	/* A NULL body (out of memory) is answered 500 by areq_reply. */
+	areq_reply(r, 200, coll_json(&ci), NULL);
 }
 
 void
