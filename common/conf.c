@@ -53,7 +53,8 @@ enum conf_kind {
 	CK_SIZE,	/* integer with optional K or M suffix */
 	CK_LOGLEVEL,	/* warn | info | debug */
 	CK_RATE,	/* N per M: two numbers, the field and the next */
-	CK_ORIGIN,	/* scheme://host[:port]; the one setting that repeats */
+	CK_ORIGIN,	/* scheme://host[:port]; repeats */
+	CK_ROOT,	/* absolute directory path; repeats */
 };
 
 struct conf_setting {
@@ -111,6 +112,10 @@ static const struct conf_setting conf_settings[] = {
 	    FIELD(session_lifetime), 300, 31536000 },
 	{ { "login", "attempts" },	CK_RATE,
 	    FIELD(login_attempts), 1, 86400 },
+	{ { "sync", "workers" },	CK_NUMBER, FIELD(sync_workers), 1, 64 },
+	{ { "sync", "timeout" },	CK_NUMBER,
+	    FIELD(sync_timeout), 10, 86400 },
+	{ { "sync", "root" },		CK_ROOT, FIELD(sync_root), 0, 0 },
 	{ { "log", "level" },		CK_LOGLEVEL, FIELD(log_level), 0, 0 },
 	/* optional: printed only when set */
 	{ { "access", "log" },		CK_PATH, FIELD(access_log), 0, 0 },
@@ -187,6 +192,8 @@ conf_defaults(struct ballast_conf *c)
 	c->session_lifetime = 2592000;
 	c->login_attempts = 5;
 	c->login_window = 60;
+	c->sync_workers = 2;
+	c->sync_timeout = 300;
 	c->log_level = LOG_LEVEL_INFO;
 }
 
@@ -543,6 +550,35 @@ conf_origin(struct conf_parser *p, const char *name, const char *word)
 	return 0;
 }
 
+/*
+ * "sync root PATH": a directory the files connector may read below.  An
+ * absolute, normalised path (no "." or ".." parts, no "//", no trailing
+ * "/"), so that a prefix test on the same form is a containment test.
+ */
+static int
+conf_root(struct conf_parser *p, const char *name, const char *word)
+{
+	struct ballast_conf	*c = &p->conf;
+	size_t			 len = strlen(word);
+
+	if (word[0] != '/' || len >= PATH_MAX || strstr(word, "//") ||
+	    strstr(word, "/./") || strstr(word, "/../") ||
+	    (len > 1 && word[len - 1] == '/') ||
+	    (len >= 2 && strcmp(word + len - 2, "/.") == 0) ||
+	    (len >= 3 && strcmp(word + len - 3, "/..") == 0))
+		return conf_error(p, "%s: '%s' must be an absolute path "
+		    "without '.', '..', '//' or a trailing '/'", name, word);
+	for (uint64_t i = 0; i < c->sync_nroots; i++)
+		if (strcmp(c->sync_root[i], word) == 0)
+			return conf_error(p, "%s: '%s' given twice", name,
+			    word);
+	if (c->sync_nroots == CONF_SYNC_ROOTS)
+		return conf_error(p, "%s: at most %d roots", name,
+		    CONF_SYNC_ROOTS);
+	memcpy(c->sync_root[c->sync_nroots++], word, len + 1);
+	return 0;
+}
+
 static size_t
 conf_nargs(enum conf_kind kind)
 {
@@ -576,6 +612,8 @@ conf_apply(struct conf_parser *p, const struct conf_setting *s,
 		return conf_rate(p, name, s, args);
 	case CK_ORIGIN:
 		return conf_origin(p, name, args[0]);
+	case CK_ROOT:
+		return conf_root(p, name, args[0]);
 	case CK_LOGLEVEL:
 		if ((level = log_level_parse(args[0])) == -1)
 			return conf_error(p, "%s: unknown level '%s' (warn, "
@@ -639,7 +677,7 @@ conf_line(struct conf_parser *p, const char *line, size_t len)
 	if (w->n - nkw > want || w->overflow)
 		return conf_error(p, "%s: too many arguments", name);
 	idx = s - conf_settings;
-	if (p->seen[idx] != 0 && s->kind != CK_ORIGIN)
+	if (p->seen[idx] != 0 && s->kind != CK_ORIGIN && s->kind != CK_ROOT)
 		return conf_error(p, "%s: already set on line %zu", name,
 		    p->seen[idx]);
 	p->seen[idx] = p->line;
@@ -791,6 +829,14 @@ conf_print_setting(FILE *f, const struct ballast_conf *c,
 				return -1;
 		return 0;
 	}
+	if (s->kind == CK_ROOT) {
+		for (uint64_t i = 0; i < c->sync_nroots; i++)
+			if (fprintf(f, "%s ", name) < 0 ||
+			    conf_print_quoted(f, c->sync_root[i]) == -1 ||
+			    putc('\n', f) == EOF)
+				return -1;
+		return 0;
+	}
 	/* the optional settings: no line when they are not set */
 	if (conf_optional(s) && *field == '\0')
 		return 0;
@@ -832,6 +878,7 @@ conf_print_setting(FILE *f, const struct ballast_conf *c,
 			return -1;
 		break;
 	case CK_ORIGIN:
+	case CK_ROOT:
 		break;
 	}
 	return putc('\n', f) == EOF ? -1 : 0;

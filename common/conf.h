@@ -18,6 +18,7 @@
 #define CONF_STR_MAX	1024
 #define CONF_MCP_ORIGINS	16	/* "mcp origin" lines at most */
 #define CONF_ORIGIN_MAX		256	/* bytes of one, with the NUL */
+#define CONF_SYNC_ROOTS		16	/* "sync root" lines at most */
 
 struct ballast_conf {
 	/* network */
@@ -63,6 +64,13 @@ struct ballast_conf {
 	uint64_t	session_lifetime;	/* seconds a login session lives */
 	uint64_t	login_attempts;		/* failed logins allowed ... */
 	uint64_t	login_window;		/* ... per this many seconds */
+
+	/* indexd's sync engine */
+	uint64_t	sync_workers;		/* sync runs at once, per indexd */
+	uint64_t	sync_timeout;		/* seconds a fetcher may be silent */
+	/* directories the files connector may read below; none: refused */
+	char		sync_root[CONF_SYNC_ROOTS][PATH_MAX];
+	uint64_t	sync_nroots;
 
 	int		log_level;		/* LOG_LEVEL_* */
 	/* the front's access lines go here; empty: to the daemon's log */

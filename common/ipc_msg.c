@@ -135,6 +135,8 @@ static const struct ipc_field auth_decision_fields[] = {
 	OPT(struct imsg_auth_decision, mac, IPC_K_BIN, DECISION_MACLEN,
 	    DECISION_MACLEN),
 	OPT(struct imsg_auth_decision, headers, IPC_K_STRV, 0, 8),
+	OPT(struct imsg_auth_decision, user_salt, IPC_K_BIN, KEY_SALTLEN,
+	    KEY_SALTLEN),
 };
 static const struct ipc_field index_req_fields[] = {
 	FLD(struct imsg_index_req, op, IPC_K_STR, 1, 64),
@@ -149,6 +151,52 @@ static const struct ipc_field index_req_fields[] = {
 
 static const struct ipc_field metrics_fields[] = {
 	FLD(struct imsg_metrics, text, IPC_K_STR, 0, METRICS_MAX_TEXT),
+};
+
+static const struct ipc_field fetch_spawn_fields[] = {
+	FLD(struct imsg_fetch_spawn, job, IPC_K_STR, 1, FETCH_MAX_JOBID),
+};
+static const struct ipc_field fetch_spawned_fields[] = {
+	FLD(struct imsg_fetch_spawned, job, IPC_K_STR, 1, FETCH_MAX_JOBID),
+	FLD(struct imsg_fetch_spawned, pid, IPC_K_U64, 1, INT32_MAX),
+};
+static const struct ipc_field fetch_failed_fields[] = {
+	FLD(struct imsg_fetch_failed, job, IPC_K_STR, 1, FETCH_MAX_JOBID),
+	FLD(struct imsg_fetch_failed, message, IPC_K_STR, 0, 256),
+};
+static const struct ipc_field fetch_kill_fields[] = {
+	FLD(struct imsg_fetch_kill, pid, IPC_K_U64, 1, INT32_MAX),
+};
+static const struct ipc_field fetch_start_fields[] = {
+	FLD(struct imsg_fetch_start, job, IPC_K_STR, 1, FETCH_MAX_JOBID),
+	FLD(struct imsg_fetch_start, type, IPC_K_STR, 1, FETCH_MAX_TYPE),
+	FLD(struct imsg_fetch_start, config, IPC_K_STR, 2, FETCH_MAX_CONFIG),
+	OPT(struct imsg_fetch_start, credential, IPC_K_BIN, 0,
+	    FETCH_MAX_CREDENTIAL),
+	FLD(struct imsg_fetch_start, cursor, IPC_K_STR, 0, FETCH_MAX_CURSOR),
+};
+static const struct ipc_field fetch_doc_fields[] = {
+	FLD(struct imsg_fetch_doc, external_id, IPC_K_STR, 1, 512),
+	FLD(struct imsg_fetch_doc, title, IPC_K_STR, 0, 1024),
+	FLD(struct imsg_fetch_doc, url, IPC_K_STR, 0, 2048),
+	FLD(struct imsg_fetch_doc, text, IPC_K_STR, 0, FETCH_MAX_BODY),
+	FLD(struct imsg_fetch_doc, metadata, IPC_K_STR, 2, 64 * 1024),
+	FLD(struct imsg_fetch_doc, updated_at, IPC_K_STR, 0, 64),
+};
+static const struct ipc_field fetch_keep_fields[] = {
+	FLD(struct imsg_fetch_keep, ids, IPC_K_STRV, 1, FETCH_MAX_KEEP),
+};
+static const struct ipc_field fetch_done_fields[] = {
+	FLD(struct imsg_fetch_done, cursor, IPC_K_STR, 0, FETCH_MAX_CURSOR),
+	FLD(struct imsg_fetch_done, complete, IPC_K_BOOL, 0, 0),
+};
+static const struct ipc_field fetch_error_fields[] = {
+	FLD(struct imsg_fetch_error, message, IPC_K_STR, 0, 1024),
+	FLD(struct imsg_fetch_error, transient, IPC_K_BOOL, 0, 0),
+};
+static const struct ipc_field ctl_admin_fields[] = {
+	FLD(struct imsg_ctl_admin, op, IPC_K_STR, 1, 32),
+	FLD(struct imsg_ctl_admin, arg, IPC_K_STR, 0, 64),
 };
 
 #define P(x)		PROC_BIT(PROC_##x)
@@ -244,6 +292,40 @@ static const struct ipc_msgdef ipc_msgdefs[IMSG_MAX] = {
 	[IMSG_METRICS_REP] = { "IMSG_METRICS_REP",
 	    BODY(struct imsg_metrics, metrics_fields),
 	    P(PARENT), P(FRONT), 0 },
+	[IMSG_FETCH_SPAWN] = { "IMSG_FETCH_SPAWN",
+	    BODY(struct imsg_fetch_spawn, fetch_spawn_fields),
+	    P(INDEXD), P(PARENT), 0 },
+	[IMSG_FETCH_SPAWNED] = { "IMSG_FETCH_SPAWNED",
+	    BODY(struct imsg_fetch_spawned, fetch_spawned_fields),
+	    P(PARENT), P(INDEXD), 1 },
+	[IMSG_FETCH_FAILED] = { "IMSG_FETCH_FAILED",
+	    BODY(struct imsg_fetch_failed, fetch_failed_fields),
+	    P(PARENT), P(INDEXD), 0 },
+	[IMSG_FETCH_KILL] = { "IMSG_FETCH_KILL",
+	    BODY(struct imsg_fetch_kill, fetch_kill_fields),
+	    P(INDEXD), P(PARENT), 0 },
+	[IMSG_FETCH_START] = { "IMSG_FETCH_START",
+	    BODY(struct imsg_fetch_start, fetch_start_fields),
+	    P(INDEXD), P(FETCHER), 0 },
+	[IMSG_FETCH_DOC] = { "IMSG_FETCH_DOC",
+	    BODY(struct imsg_fetch_doc, fetch_doc_fields),
+	    P(FETCHER), P(INDEXD), 0 },
+	[IMSG_FETCH_KEEP] = { "IMSG_FETCH_KEEP",
+	    BODY(struct imsg_fetch_keep, fetch_keep_fields),
+	    P(FETCHER), P(INDEXD), 0 },
+	[IMSG_FETCH_DONE] = { "IMSG_FETCH_DONE",
+	    BODY(struct imsg_fetch_done, fetch_done_fields),
+	    P(FETCHER), P(INDEXD), 0 },
+	[IMSG_FETCH_ERROR] = { "IMSG_FETCH_ERROR",
+	    BODY(struct imsg_fetch_error, fetch_error_fields),
+	    P(FETCHER), P(INDEXD), 0 },
+	/* ballastctl -> parent -> indexd, and the answer back */
+	[IMSG_CTL_ADMIN] = { "IMSG_CTL_ADMIN",
+	    BODY(struct imsg_ctl_admin, ctl_admin_fields),
+	    P(CTL) | P(PARENT), P(PARENT) | P(INDEXD), 0 },
+	[IMSG_CTL_ADMIN_REP] = { "IMSG_CTL_ADMIN_REP",
+	    BODY(struct imsg_ctl_result, ctl_result_fields),
+	    P(INDEXD) | P(PARENT), P(PARENT) | P(CTL), 0 },
 };
 
 #undef P

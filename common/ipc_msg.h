@@ -94,6 +94,33 @@ enum ipc_type {
 	IMSG_METRICS_REQ,	/* empty, front -> parent */
 	IMSG_METRICS_REP,	/* imsg_metrics, parent -> front */
 
+	/*
+	 * Sync runs.  indexd asks the parent for a fetcher (only the parent
+	 * can start a process under another uid); the parent answers with
+	 * the fetcher's end of a fresh socketpair's twin: the fetcher gets
+	 * one end as fd 3, indexd the other with IMSG_FETCH_SPAWNED.  The
+	 * parent keeps no channel to a fetcher and kills one only when
+	 * indexd asks (IMSG_FETCH_KILL) or indexd itself goes.
+	 */
+	IMSG_FETCH_SPAWN,	/* imsg_fetch_spawn, indexd -> parent */
+	IMSG_FETCH_SPAWNED,	/* imsg_fetch_spawned + fd, parent -> indexd */
+	IMSG_FETCH_FAILED,	/* imsg_fetch_failed, parent -> indexd */
+	IMSG_FETCH_KILL,	/* imsg_fetch_kill, indexd -> parent */
+	/* indexd <-> fetcher: one job in, documents and an end out */
+	IMSG_FETCH_START,	/* imsg_fetch_start, indexd -> fetcher */
+	IMSG_FETCH_DOC,		/* imsg_fetch_doc, fetcher -> indexd */
+	IMSG_FETCH_KEEP,	/* imsg_fetch_keep, fetcher -> indexd */
+	IMSG_FETCH_DONE,	/* imsg_fetch_done, fetcher -> indexd */
+	IMSG_FETCH_ERROR,	/* imsg_fetch_error, fetcher -> indexd */
+
+	/*
+	 * ballastctl's requests that indexd answers (key rewrap, secret
+	 * counts, sync run): ballastctl -> parent, which forwards the same
+	 * message to indexd and the answer back.
+	 */
+	IMSG_CTL_ADMIN,		/* imsg_ctl_admin */
+	IMSG_CTL_ADMIN_REP,	/* imsg_ctl_result */
+
 	IMSG_MAX
 };
 
@@ -224,6 +251,12 @@ struct imsg_auth_decision {
 	char		*grant;		/* JSON, when granted (see grant.h) */
 	struct ipc_bin	 mac;		/* HMAC-SHA256(decision key, grant) */
 	struct ipc_strv	 headers;	/* optional, as in imsg_auth_rep */
+	/*
+	 * optional: the key salt of the grant's owner, so the front can
+	 * seal a personal source's credential under that user's key (a
+	 * salt is not a secret; the master key never leaves keyd)
+	 */
+	struct ipc_bin	 user_salt;
 };
 
 struct imsg_index_req {
@@ -246,6 +279,75 @@ struct imsg_auth_rep {
 #define METRICS_MAX_TEXT	(64 * 1024)
 struct imsg_metrics {
 	char		*text;
+};
+
+/* Sync runs (see IMSG_FETCH_*). */
+#define FETCH_MAX_JOBID		64
+#define FETCH_MAX_TYPE		32
+#define FETCH_MAX_CONFIG	(64u * 1024)	/* JSON text */
+#define FETCH_MAX_CREDENTIAL	(16u * 1024)	/* JSON text */
+#define FETCH_MAX_CURSOR	4096
+#define FETCH_MAX_BODY		(4u * 1024 * 1024)	/* = DOC_MAX_TEXT */
+#define FETCH_MAX_KEEP		1000	/* ids in one IMSG_FETCH_KEEP */
+
+struct imsg_fetch_spawn {
+	char		*job;
+};
+
+struct imsg_fetch_spawned {
+	char		*job;
+	uint64_t	 pid;
+};
+
+struct imsg_fetch_failed {
+	char		*job;
+	char		*message;
+};
+
+struct imsg_fetch_kill {
+	uint64_t	 pid;
+};
+
+struct imsg_fetch_start {
+	char		*job;
+	char		*type;		/* connector: "files", "http", ... */
+	char		*config;	/* the source's config, JSON object */
+	struct ipc_bin	 credential;	/* optional: JSON text, plaintext */
+	char		*cursor;	/* "" on a first run */
+};
+
+/* One document; indexd checks it again like a pushed one. */
+struct imsg_fetch_doc {
+	char		*external_id;	/* 1..512 bytes */
+	char		*title;		/* may be "" */
+	char		*url;		/* may be "" */
+	char		*text;		/* the body as plain text */
+	char		*metadata;	/* JSON object text, "{}" for none */
+	char		*updated_at;	/* RFC 3339 or "" */
+};
+
+/* Documents still at the source and unchanged since the cursor. */
+struct imsg_fetch_keep {
+	struct ipc_strv	 ids;
+};
+
+struct imsg_fetch_done {
+	char		*cursor;	/* to store for the next run */
+	/*
+	 * 1: every document at the source was sent as a DOC or a KEEP, so
+	 * what was not is gone and indexd deletes it
+	 */
+	int		 complete;
+};
+
+struct imsg_fetch_error {
+	char		*message;	/* never a secret */
+	int		 transient;	/* 1: worth retrying later */
+};
+
+struct imsg_ctl_admin {
+	char		*op;		/* "rewrap", "secrets", "sync" */
+	char		*arg;		/* "sync": the source id; else "" */
 };
 
 enum ipc_kind {

@@ -510,6 +510,8 @@ test_print_defaults(void **state)
 	    "token lifetime 900\n"
 	    "session lifetime 2592000\n"
 	    "login attempts 5 per 60\n"
+	    "sync workers 2\n"
+	    "sync timeout 300\n"
 	    "log level info\n", BALLAST_LIBEXECDIR);
 	/* no "access log" line: it is optional and not set */
 	assert_string_equal(c.access_log, "");
@@ -617,8 +619,8 @@ test_roundtrip_odd(void **state)
 	free(text);
 }
 
-/* "mcp origin" is the one setting that repeats: kept in order, printed
- * one line each, checked for shape, duplicates and count. */
+/* "mcp origin" repeats: kept in order, printed one line each, checked
+ * for shape, duplicates and count. */
 static void
 test_mcp_origins(void **state)
 {
@@ -660,6 +662,41 @@ test_mcp_origins(void **state)
 		off += (size_t)snprintf(text + off, sizeof(text) - off,
 		    "mcp origin \"https://h%d.example\"\n", i);
 	expect_error(text, NAME ":17: mcp origin: at most 16 origins");
+}
+
+/* "sync root" repeats too, and only normalised absolute paths pass. */
+static void
+test_sync_roots(void **state)
+{
+	struct ballast_conf	 c;
+	char			 err[256], *out;
+
+	assert_int_equal(parse("sync root \"/srv/share\"\n"
+	    "sync root \"/\"\nsync workers 4\n", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.sync_nroots, 2);
+	assert_string_equal(c.sync_root[0], "/srv/share");
+	assert_string_equal(c.sync_root[1], "/");
+	assert_int_equal(c.sync_workers, 4);
+	assert_non_null(out = conf_to_text(&c));
+	assert_non_null(strstr(out, "sync workers 4\nsync timeout 300\n"
+	    "sync root \"/srv/share\"\nsync root \"/\"\n"));
+	free(out);
+	roundtrip(&c);
+	for (const char *const *bad = (const char *const[]){ "srv",
+	    "/srv/", "/srv/../etc", "/srv//x", "/srv/.", "/srv/..",
+	    "/./srv", NULL }; *bad != NULL; bad++) {
+		char	 line[128], want[256];
+
+		snprintf(line, sizeof(line), "sync root \"%s\"\n", *bad);
+		snprintf(want, sizeof(want), NAME ":1: sync root: '%s' must "
+		    "be an absolute path without '.', '..', '//' or a "
+		    "trailing '/'", *bad);
+		expect_error(line, want);
+	}
+	expect_error("sync root \"/a\"\nsync root \"/a\"\n", NAME
+	    ":2: sync root: '/a' given twice");
+	expect_error("sync workers 0\n", NAME ":1: sync workers: 0 is out "
+	    "of range (1..64)");
 }
 
 static void
@@ -763,6 +800,7 @@ main(void)
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_roundtrip_odd),
 		cmocka_unit_test(test_mcp_origins),
+		cmocka_unit_test(test_sync_roots),
 		cmocka_unit_test(test_print_error),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_small_errbuf),
