@@ -7,9 +7,16 @@
  *
  *   one collection      the collection, when the caller may read/write it,
  *                       with the caller's own personal content in it
- *   no collection       (search everywhere, read only) every collection
- *                       the caller may read; a session's own personal
- *                       content, a key's only when include_personal
+ *   no collection       every collection the caller may read (read:
+ *                       search everywhere, a source or job by id) or
+ *                       write (write: a source or job by id, where
+ *                       indexd finds its collection); a session's own
+ *                       personal content, a key's only when
+ *                       include_personal
+ *
+ * When the grant has an owner, the decision also carries that user's key
+ * salt, so the front can seal a personal source's credential under the
+ * user's key (keyd derives it; the salt alone opens nothing).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +27,8 @@
 #include "common/ipc.h"
 #include "common/log.h"
 #include "common/util.h"
+
+#define USER_SALTLEN	32	/* users.key_salt */
 
 static const struct authd_op verify_ops[] = {
 	{ "content.read", NULL, NEED_ANY, 0, 0 },
@@ -47,16 +56,41 @@ verify_refuse(struct areq *r, int status, const char *body,
 		    __func__, r->request_id);
 }
 
+/* The key salt of the grant's owner (users.key_salt). */
+static int
+verify_salt(const char *user, uint8_t salt[USER_SALTLEN])
+{
+	const char	*q[1] = { user };
+	PGresult	*res;
+	int		 rv = -1;
+
+	if ((res = sql("SELECT encode(key_salt, 'hex') FROM users WHERE "
+	    "id = $1", 1, q)) == NULL)
+		return -1;
+	if (PQntuples(res) == 1 &&
+	    hex_decode(PQgetvalue(res, 0, 0), salt, USER_SALTLEN) == 0)
+		rv = 0;
+	else
+		log_warnx("%s: user %s has no key salt", __func__, user);
+	PQclear(res);
+	return rv;
+}
+
 static void
 verify_grant(struct areq *r, struct grant *g)
 {
 	struct child			*c = authd_child();
 	struct imsg_auth_decision	 d;
 	uint8_t				 mac[DECISION_MACLEN];
+	uint8_t				 salt[USER_SALTLEN];
 	char				*json = NULL;
 
 	if (!c->has_decision_key) {
 		areq_error(r, 503, "unavailable", "no decision key yet");
+		return;
+	}
+	if (g->owner[0] != '\0' && verify_salt(g->owner, salt) == -1) {
+		areq_internal(r);
 		return;
 	}
 	strlcpy(g->rid, r->request_id, sizeof(g->rid));
@@ -73,6 +107,10 @@ verify_grant(struct areq *r, struct grant *g)
 	d.grant = json;
 	d.mac.data = mac;
 	d.mac.len = sizeof(mac);
+	if (g->owner[0] != '\0') {
+		d.user_salt.data = salt;
+		d.user_salt.len = sizeof(salt);
+	}
 	r->done = 1;
 	if (child_send(c, PROC_FRONT, IMSG_AUTH_DECISION, r->id, &d, -1) == -1)
 		log_warnx("%s: request %s: cannot answer the front",
@@ -98,9 +136,12 @@ verify_add(struct grant *g, const char *id)
 	return 0;
 }
 
-/* Every collection the caller may read (within the key's org for keys). */
+/*
+ * Every collection where the caller's effective role is at least min
+ * (viewer: read, editor: write), within the key's org for keys.
+ */
 static int
-verify_all(struct areq *r, struct grant *g)
+verify_all(struct areq *r, struct grant *g, enum coll_role min)
 {
 	const char		*q[2];
 	struct authz_subject	 s;
@@ -123,7 +164,7 @@ verify_all(struct areq *r, struct grant *g)
 		authz_subject(r, o == -1 ? ORG_NONE : (enum org_role)o,
 		    c == -1 ? COLL_NONE : (enum coll_role)c,
 		    PQgetvalue(res, i, 0), &s);
-		if (authz_coll_effective(&s) >= COLL_VIEWER)
+		if (authz_coll_effective(&s) >= min)
 			rv = verify_add(g, PQgetvalue(res, i, 0));
 	}
 	PQclear(res);
@@ -159,14 +200,17 @@ verify_decide(struct areq *r, const char *action, const char *coll)
 			return;
 		}
 	} else {
-		if (write) {
-			areq_error(r, 400, "bad_request", "writing needs a "
-			    "collection");
+		/* A read-only key writes nowhere: say so, not "nothing". */
+		if (write && r->p.kind == PRINCIPAL_APIKEY &&
+		    r->p.key_cap != CAP_READWRITE) {
+			areq_error(r, 403, "forbidden", "this credential "
+			    "cannot write");
 			return;
 		}
 		if (r->p.kind == PRINCIPAL_APIKEY)
 			strlcpy(g.org, r->p.key_org, sizeof(g.org));
-		if (verify_all(r, &g) == -1) {
+		if (verify_all(r, &g, write ? COLL_EDITOR : COLL_VIEWER) ==
+		    -1) {
 			grant_free(&g);
 			areq_internal(r);
 			return;

@@ -4,6 +4,7 @@
  * unreachable, 2 usage.
  */
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
 #include <errno.h>
@@ -31,7 +32,9 @@ ctl_usage(void)
 	    "usage: ballastctl [-f file] [-s socket] command [argument ...]\n"
 	    "commands:\n"
 	    "  status | reload | stop\n"
-	    "  key init PATH | key rotate | key retire ID | key status\n"
+	    "  key init PATH | key rotate | key rewrap | key retire ID | "
+	    "key status\n"
+	    "  sync run SOURCE\n"
 	    "  db migrate | db status\n"
 	    "  user add [-o | --owner organization] [-n | --name name] EMAIL\n"
 	    "           (the password on standard input)\n"
@@ -168,6 +171,76 @@ ctl_request(enum ipc_type type, int quiet)
 	return rv;
 }
 
+/*
+ * A request indexd answers (IMSG_CTL_ADMIN through the parent): 0 and
+ * the answer in *answer (malloc'd), or 1 with the reason on stderr.
+ * quiet: a suite that is not running is not an error worth printing.
+ */
+int
+ctl_admin_request(const char *op, const char *arg, char **answer, int quiet)
+{
+	struct imsg_ctl_admin	 a;
+	struct imsg_ctl_result	*r;
+	struct ipc_msg		 msg;
+	struct sockaddr_un	 sun;
+	struct timeval		 tv;
+	uint64_t		 id;
+	int			 fd, ok;
+
+	*answer = NULL;
+	if (quiet) {
+		/* ctl_connect() exits; here a stopped suite is an answer */
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		if (strlcpy(sun.sun_path, ctl_socket_path(),
+		    sizeof(sun.sun_path)) >= sizeof(sun.sun_path) ||
+		    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+			return 1;
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+			close(fd);
+			return 1;
+		}
+	} else
+		fd = ctl_connect(ctl_socket_path());
+	/* never wait forever on a suite that cannot answer */
+	tv.tv_sec = strcmp(op, "rewrap") == 0 ? 600 : 30;
+	tv.tv_usec = 0;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	a.op = (char *)op;
+	a.arg = (char *)arg;
+	id = ipc_next_id();
+	if (ipc_send_blocking(fd, PROC_CTL, PROC_PARENT, IMSG_CTL_ADMIN, id, &a,
+	    -1) == -1) {
+		fprintf(stderr, "ballastctl: send: %s\n", strerror(errno));
+		close(fd);
+		return 1;
+	}
+	for (;;) {
+		memset(&msg, 0, sizeof(msg));
+		msg.fd = -1;
+		if (ipc_recv_blocking(fd, PROC_CTL, PROC_PARENT, &msg) == -1) {
+			if (!quiet)
+				fprintf(stderr, "ballastctl: no answer from "
+				    "ballastd%s%s\n", errno ? ": " : "",
+				    errno ? strerror(errno) : "");
+			close(fd);
+			return 1;
+		}
+		if (msg.id == id && msg.type == IMSG_CTL_ADMIN_REP)
+			break;
+		ipc_msg_clear(&msg);
+	}
+	close(fd);
+	r = msg.body;
+	ok = r->ok;
+	if (ok)
+		*answer = strdup(r->message);
+	else if (!quiet)
+		fprintf(stderr, "ballastctl: %s\n", r->message);
+	ipc_msg_clear(&msg);
+	return ok && *answer != NULL ? 0 : 1;
+}
+
 int
 ctl_reload_quiet(void)
 {
@@ -200,6 +273,8 @@ main(int argc, char *argv[])
 		return ctl_key(argc - 1, argv + 1);
 	if (strcmp(argv[0], "db") == 0)
 		return ctl_db(argc - 1, argv + 1);
+	if (strcmp(argv[0], "sync") == 0)
+		return ctl_sync(argc - 1, argv + 1);
 	if ((strcmp(argv[0], "user") == 0 && argc >= 2 &&
 	    (strcmp(argv[1], "disable") == 0 ||
 	    strcmp(argv[1], "reset-password") == 0)) ||

@@ -29,6 +29,7 @@ control_drop(struct ipc_chan *chan)
 	for (size_t i = 0; i < nitems(clients); i++)
 		if (clients[i] == chan)
 			clients[i] = NULL;
+	parent_admin_forget(chan);
 	ipc_chan_free(chan);
 }
 
@@ -102,6 +103,9 @@ control_dispatch(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 	case IMSG_CTL_STOP:
 		control_result(chan, msg->id, 1, "stopping");
 		parent_stop(p);
+		break;
+	case IMSG_CTL_ADMIN:
+		parent_admin_forward(p, chan, msg->id, msg->body);
 		break;
 	default:
 		control_result(chan, msg->id, 0, "unsupported request");

@@ -13,6 +13,14 @@ int	ctl_user(int argc, char **argv);
 int	ctl_init(int argc, char **argv);
 /* user disable|reset-password, apikey revoke, audit tail (ctl_admin.c). */
 int	ctl_admin(int argc, char **argv);
+/* sync run SOURCE (ctl_sync.c). */
+int	ctl_sync(int argc, char **argv);
+/*
+ * A request the running indexd answers, through the parent: 0 with the
+ * answer (malloc'd) or 1, the reason printed unless quiet.
+ */
+int	ctl_admin_request(const char *op, const char *arg, char **answer,
+	    int quiet);
 /* Ask the running parent to reload (new keyring to keyd included). */
 int	ctl_reload_quiet(void);
 __attribute__((noreturn)) void ctl_usage(void);

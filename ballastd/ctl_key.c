@@ -158,26 +158,75 @@ key_retire(const char *arg)
 	return key_save(kr, msg);
 }
 
+/*
+ * key rewrap: indexd has keyd re-seal every stored secret under the
+ * newest key; the plaintexts stay inside keyd.
+ */
+static int
+key_rewrap(void)
+{
+	char	*answer;
+
+	if (ctl_admin_request("rewrap", "", &answer, 0) != 0)
+		return 1;
+	printf("%s\n", answer);
+	free(answer);
+	return 0;
+}
+
+/*
+ * How many stored secrets each key seals, from the running indexd
+ * ("ID COUNT" lines); -1 when the suite cannot say.
+ */
+static long long
+key_secret_count(const char *counts, uint32_t id)
+{
+	const char	*p = counts;
+	unsigned long	 kid;
+	long long	 n;
+
+	while (p != NULL && *p != '\0') {
+		if (sscanf(p, "%lu %lld", &kid, &n) == 2 && kid == id)
+			return n;
+		if ((p = strchr(p, '\n')) != NULL)
+			p++;
+	}
+	return 0;
+}
+
 static int
 key_status(void)
 {
 	struct keyring	*kr;
 	time_t		 now = time(NULL);
+	char		*counts = NULL;
 
 	if ((kr = key_load()) == NULL)
 		return 1;
-	printf("%-6s %-20s %8s %s\n", "KEY", "CREATED", "AGE(d)", "");
+	if (ctl_admin_request("secrets", "", &counts, 1) != 0)
+		counts = NULL;
+	printf("%-6s %-20s %8s %8s %s\n", "KEY", "CREATED", "AGE(d)",
+	    "SECRETS", "");
 	for (size_t i = 0; i < kr->nkeys; i++) {
 		const struct keyring_key	*k = &kr->keys[i];
 		char				 when[32];
 		time_t				 t = (time_t)k->created;
 
+		char				 nsec[24] = "-";
+
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-		printf("%-6u %-20s %8lld %s\n", k->id, when,
-		    (long long)((now - t) / 86400),
+		if (counts != NULL)
+			snprintf(nsec, sizeof(nsec), "%lld",
+			    key_secret_count(counts, k->id));
+		printf("%-6u %-20s %8lld %8s %s\n", k->id, when,
+		    (long long)((now - t) / 86400), nsec,
 		    i + 1 == kr->nkeys ? "newest, seals" : "opens only");
 	}
 	printf("token signing key %u\n", kr->sign_id);
+	if (counts == NULL)
+		printf("secret counts need the running suite "
+		    "(ballastd is not reachable)\n");
+	free(counts);
 	keyring_free(kr);
 	return 0;
 }
@@ -189,6 +238,8 @@ ctl_key(int argc, char **argv)
 		return key_init(argv[1]);
 	if (argc == 1 && strcmp(argv[0], "rotate") == 0)
 		return key_rotate();
+	if (argc == 1 && strcmp(argv[0], "rewrap") == 0)
+		return key_rewrap();
 	if (argc == 2 && strcmp(argv[0], "retire") == 0)
 		return key_retire(argv[1]);
 	if (argc == 1 && strcmp(argv[0], "status") == 0)

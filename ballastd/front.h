@@ -116,6 +116,36 @@ int	front_body_is_json(const struct front_req *);
  * of the path, if any), then forward the request and the grant to indexd.
  */
 void	front_content(struct front_req *);
+/*
+ * front_source.c: the routes that carry a source's credential in clear
+ * (POST /v1/collections/{cid}/sources, PUT /v1/sources/{id}/credentials):
+ * authd's write decision, keyd seals the credential, indexd gets only the
+ * sealed bytes.  The pure parts below are for tests.
+ */
+#define FRONT_UUID_LEN		36
+#define FRONT_SOURCE_MAX_CRED	(16u * 1024)	/* compact JSON text */
+void	front_source_create(struct front_req *);
+void	front_source_credentials(struct front_req *);
+/* A random UUID v4, lower case. */
+void	front_source_uuid(char out[FRONT_UUID_LEN + 1]);
+/* 1 for a lower-case canonical UUID. */
+int	front_source_uuid_valid(const char *);
+/*
+ * The client's body, parsed (duplicates refused): an object without "id"
+ * or "sealed_credentials"; its "credentials" (a string or an object, at
+ * most FRONT_SOURCE_MAX_CRED bytes as compact JSON) taken out into *cred
+ * (malloc'd text, freezero it) and the rest left in *rest.  With
+ * cred_only the body must be exactly {"credentials": ...}.  0, or -1 with
+ * a message for the client in err (never bytes of the body).
+ */
+int	front_source_split(const uint8_t *body, size_t len, int cred_only,
+	    json_t **rest, char **cred, size_t *credlen, char *err,
+	    size_t errlen);
+/* rest plus "id" and "sealed_credentials" (each if not NULL), compact. */
+char	*front_source_forward(json_t *rest, const char *id,
+	    const char *sealed, size_t *len);
+/* A grant's org and owner (GRANT_IDLEN bytes each); -1 if unreadable. */
+int	front_source_grant(const char *grant, char *org, char *owner);
 /* front_openapi.c: GET /v1/openapi.json, docs/openapi.json compiled in. */
 void	front_openapi(struct front_req *);
 

@@ -5,8 +5,15 @@
  * front can neither widen a scope nor reuse a grant.
  *
  * front_content_run() is that path for any caller (the REST routes below,
- * MCP's tools): it ends in the caller's callback with indexd's status and
- * JSON, authd's refusal, or which peer failed.
+ * MCP's tools, the credential-sealing routes of front_source.c): it ends
+ * in the caller's callback with indexd's status and JSON, authd's
+ * refusal, or which peer failed.  A caller that must do something between
+ * the decision and indexd (seal a credential) sets before_index.
+ *
+ * Routes without a collection in the path (/v1/sources/{id},
+ * /v1/jobs/{id}) ask for a grant over every collection the caller may
+ * read or write; indexd finds the resource's collection in it or answers
+ * 404.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -85,13 +92,36 @@ run_refused(struct front_req *req, struct front_content_run *run,
 	run_done(req, run, (int)d->status, hdrs[0] ? hdrs : NULL, d->body);
 }
 
+void
+front_content_index(struct front_req *req, struct front_content_run *run,
+    const char *grant, const uint8_t *mac, size_t maclen)
+{
+	struct imsg_index_req	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.op = (char *)run->op;
+	r.params.v = run->params;
+	r.params.n = run->nparams;
+	r.query = (char *)(run->query != NULL ? run->query : "");
+	r.request_id = req->id;
+	if (run->bodylen > 0) {
+		r.body.data = (uint8_t *)run->body;
+		r.body.len = run->bodylen;
+	}
+	r.grant = (char *)grant;
+	r.mac.data = (uint8_t *)mac;
+	r.mac.len = maclen;
+	if (front_ask(req, PROC_INDEXD, IMSG_INDEX_REQ, &r, -1,
+	    front_req_ipc_timeout(req), run_index_reply, run) == -1)
+		run_failed(req, run, PROC_INDEXD, FRONT_DOWN);
+}
+
 static void
 run_decision(struct front_req *req, enum proc_id peer, enum front_reply how,
     struct ipc_msg *msg, void *arg)
 {
 	struct front_content_run	*run = arg;
 	const struct imsg_auth_decision	*d;
-	struct imsg_index_req		 r;
 
 	if (how != FRONT_REPLY) {
 		run_failed(req, run, peer, how);
@@ -109,25 +139,15 @@ run_decision(struct front_req *req, enum proc_id peer, enum front_reply how,
 		run_refused(req, run, d);
 		return;
 	}
+	if (run->before_index != NULL) {
+		run->before_index(req, run, d);
+		return;
+	}
 	if (run->op == NULL) {
 		run_done(req, run, 200, NULL, "{}");
 		return;
 	}
-	memset(&r, 0, sizeof(r));
-	r.op = (char *)run->op;
-	r.params.v = run->params;
-	r.params.n = run->nparams;
-	r.query = (char *)(run->query != NULL ? run->query : "");
-	r.request_id = req->id;
-	if (run->bodylen > 0) {
-		r.body.data = (uint8_t *)run->body;
-		r.body.len = run->bodylen;
-	}
-	r.grant = d->grant;
-	r.mac = d->mac;
-	if (front_ask(req, PROC_INDEXD, IMSG_INDEX_REQ, &r, -1,
-	    front_req_ipc_timeout(req), run_index_reply, run) == -1)
-		run_failed(req, run, PROC_INDEXD, FRONT_DOWN);
+	front_content_index(req, run, d->grant, d->mac.data, d->mac.len);
 }
 
 void

@@ -52,8 +52,21 @@ struct front_content_run {
 	const char		*token;		/* the caller's credential */
 	front_content_cb	 cb;
 	void			*arg;
+	/*
+	 * optional: runs on an allowing decision instead of the ask to
+	 * indexd (the sealing paths, front_source.c).  It copies from the
+	 * decision what it needs (the message is freed when it returns),
+	 * and then answers the request itself or calls
+	 * front_content_index(), now or later.
+	 */
+	void			(*before_index)(struct front_req *,
+				    struct front_content_run *,
+				    const struct imsg_auth_decision *);
 };
 void	front_content_run(struct front_req *, struct front_content_run *);
+/* Ask indexd for run->op with the run's params, query and body. */
+void	front_content_index(struct front_req *, struct front_content_run *,
+	    const char *grant, const uint8_t *mac, size_t maclen);
 
 /* ---- mcp_rpc.c ------------------------------------------------------ */
 

@@ -62,6 +62,20 @@ static const struct front_route routes[] = {
 	CONTENT(HTTP_POST,   "/v1/collections/*/search",	"search", "read"),
 	CONTENT(HTTP_POST,   "/v1/search",			"search", "read"),
 
+	/* sources and sync jobs; the credential's two routes seal first */
+	CONTENT(HTTP_GET,    "/v1/collections/*/sources",	"source.list", "read"),
+	{ HTTP_POST, "/v1/collections/*/sources", front_source_create,
+	    "source.create", "write" },
+	CONTENT(HTTP_GET,    "/v1/sources/*",			"source.get", "read"),
+	CONTENT(HTTP_PATCH,  "/v1/sources/*",			"source.update", "write"),
+	CONTENT(HTTP_DELETE, "/v1/sources/*",			"source.delete", "write"),
+	{ HTTP_PUT, "/v1/sources/*/credentials", front_source_credentials,
+	    "source.credentials", "write" },
+	CONTENT(HTTP_POST,   "/v1/sources/*/sync",		"source.sync", "write"),
+	CONTENT(HTTP_GET,    "/v1/sources/*/jobs",		"job.list", "read"),
+	CONTENT(HTTP_GET,    "/v1/jobs/*",			"job.get", "read"),
+	CONTENT(HTTP_POST,   "/v1/jobs/*/cancel",		"job.cancel", "write"),
+
 	/* MCP (front_mcp.c): POST only; GET and DELETE get 405 */
 	{ HTTP_POST,	"/mcp",		front_mcp, NULL, NULL },
 };

@@ -92,7 +92,7 @@ parent_child_env(void)
 	return env;
 }
 
-static void
+void
 parent_exec_child(struct parent *p, enum proc_id id, int fd)
 {
 	char	 path[4096];
@@ -444,6 +444,15 @@ parent_dispatch(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 	case IMSG_METRICS_REQ:
 		parent_metrics(p, cp, msg->id);
 		break;
+	case IMSG_FETCH_SPAWN:
+		parent_fetch_spawn(p, cp, msg->id, msg->body);
+		break;
+	case IMSG_FETCH_KILL:
+		parent_fetch_kill(p, msg->body);
+		break;
+	case IMSG_CTL_ADMIN_REP:
+		parent_admin_reply(p, msg->id, msg->body);
+		break;
 	default:
 		log_warnx("%s: unexpected %s from %s", __func__,
 		    ipc_type_name(msg->type), proc_name(cp->id));
@@ -490,6 +499,11 @@ parent_child_exited(struct parent *p, struct child_proc *cp, int status)
 	}
 	cp->pid = 0;
 	cp->state = CHILD_DOWN;
+	/* a fetcher's work belongs to the indexd that asked for it */
+	if (cp->id == PROC_INDEXD) {
+		parent_fetch_kill_all(p, "indexd exited");
+		parent_admin_fail_all(p);
+	}
 	if (!p->stopping) {
 		cp->restarts++;
 		parent_schedule_restart(p, cp);
@@ -502,7 +516,7 @@ parent_children_left(struct parent *p)
 	for (size_t i = 0; i < nitems(children); i++)
 		if (p->child[children[i]].pid > 0)
 			return 1;
-	return 0;
+	return parent_fetch_running() > 0;
 }
 
 static void
@@ -522,6 +536,8 @@ parent_sigchld(evutil_socket_t sig, short ev, void *arg)
 	int		 status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (parent_fetch_reaped(pid, status))
+			continue;
 		for (size_t i = 0; i < nitems(children); i++) {
 			struct child_proc *cp = &p->child[children[i]];
 
@@ -558,6 +574,7 @@ parent_stop(struct parent *p)
 		return;
 	p->stopping = 1;
 	log_info("%s: stopping", __func__);
+	parent_fetch_kill_all(p, "the suite is stopping");
 	sd_notify_send("STOPPING=1");
 	for (size_t i = 0; i < nitems(children); i++) {
 		struct child_proc *cp = &p->child[children[i]];

@@ -65,6 +65,30 @@ __attribute__((noreturn)) void parent_main(struct parent *);
 int	parent_reload(struct parent *, char *msg, size_t msglen);
 void	parent_stop(struct parent *);
 
+/* parent.c */
+__attribute__((noreturn)) void parent_exec_child(struct parent *,
+	    enum proc_id, int fd);
+
+/* parent_fetch.c: fetchers for indexd, ballastctl's indexd requests */
+#define PARENT_MAX_FETCHERS	64
+struct imsg_fetch_spawn;
+struct imsg_fetch_kill;
+struct imsg_ctl_admin;
+struct imsg_ctl_result;
+void	parent_fetch_spawn(struct parent *, struct child_proc *indexd,
+	    uint64_t id, const struct imsg_fetch_spawn *);
+void	parent_fetch_kill(struct parent *, const struct imsg_fetch_kill *);
+void	parent_fetch_kill_all(struct parent *, const char *why);
+/* 1 when pid was a fetcher (now forgotten) */
+int	parent_fetch_reaped(pid_t, int status);
+size_t	parent_fetch_running(void);
+void	parent_admin_forward(struct parent *, struct ipc_chan *client,
+	    uint64_t client_id, const struct imsg_ctl_admin *);
+void	parent_admin_reply(struct parent *, uint64_t id,
+	    const struct imsg_ctl_result *);
+void	parent_admin_fail_all(struct parent *);
+void	parent_admin_forget(struct ipc_chan *client);
+
 /* parent_listen.c */
 int	listen_tcp(const char *addr, uint16_t port);
 int	listen_control(const char *path);

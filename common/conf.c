@@ -55,6 +55,7 @@ enum conf_kind {
 	CK_RATE,	/* N per M: two numbers, the field and the next */
 	CK_ORIGIN,	/* scheme://host[:port]; repeats */
 	CK_ROOT,	/* absolute directory path; repeats */
+	CK_WORD,	/* one of the words in the setting's list */
 };
 
 struct conf_setting {
@@ -116,12 +117,32 @@ static const struct conf_setting conf_settings[] = {
 	{ { "sync", "timeout" },	CK_NUMBER,
 	    FIELD(sync_timeout), 10, 86400 },
 	{ { "sync", "root" },		CK_ROOT, FIELD(sync_root), 0, 0 },
+	{ { "vectors", NULL },		CK_WORD, FIELD(vectors), 0, 0 },
+	{ { "qdrant", "url" },		CK_STRING, FIELD(qdrant_url), 0, 0 },
+	{ { "qdrant", "collection" },	CK_STRING,
+	    FIELD(qdrant_collection), 0, 0 },
+	{ { "qdrant", "timeout" },	CK_NUMBER,
+	    FIELD(qdrant_timeout), 1, 600 },
+	{ { "qdrant", "outage" },	CK_WORD, FIELD(qdrant_outage), 0, 0 },
+	{ { "embedder", "type" },	CK_WORD, FIELD(embedder), 0, 0 },
+	{ { "embedder", "url" },	CK_STRING, FIELD(embedder_url), 0, 0 },
+	{ { "embedder", "model" },	CK_STRING, FIELD(embedder_model), 0, 0 },
+	{ { "embedder", "dimension" },	CK_NUMBER,
+	    FIELD(embedder_dimension), 1, 16384 },
+	{ { "embedder", "batch" },	CK_NUMBER,
+	    FIELD(embedder_batch), 1, 2048 },
+	{ { "embedder", "timeout" },	CK_NUMBER,
+	    FIELD(embedder_timeout), 1, 600 },
 	{ { "log", "level" },		CK_LOGLEVEL, FIELD(log_level), 0, 0 },
 	/* optional: printed only when set */
 	{ { "access", "log" },		CK_PATH, FIELD(access_log), 0, 0 },
 	{ { "metrics", "on" },		CK_LISTEN,
 	    FIELD(metrics_addr), 1, 65535 },
 	{ { "tls", "client-ca" },	CK_PATH, FIELD(tls_client_ca), 0, 0 },
+	{ { "qdrant", "ca" },		CK_PATH, FIELD(qdrant_ca), 0, 0 },
+	{ { "qdrant", "certificate" },	CK_PATH, FIELD(qdrant_cert), 0, 0 },
+	{ { "qdrant", "key" },		CK_PATH, FIELD(qdrant_key), 0, 0 },
+	{ { "embedder", "ca" },		CK_PATH, FIELD(embedder_ca), 0, 0 },
 };
 
 /* Settings with no default: conf_print() writes them only when set. */
@@ -130,7 +151,11 @@ conf_optional(const struct conf_setting *s)
 {
 	return s->off == offsetof(struct ballast_conf, access_log) ||
 	    s->off == offsetof(struct ballast_conf, metrics_addr) ||
-	    s->off == offsetof(struct ballast_conf, tls_client_ca);
+	    s->off == offsetof(struct ballast_conf, tls_client_ca) ||
+	    s->off == offsetof(struct ballast_conf, qdrant_ca) ||
+	    s->off == offsetof(struct ballast_conf, qdrant_cert) ||
+	    s->off == offsetof(struct ballast_conf, qdrant_key) ||
+	    s->off == offsetof(struct ballast_conf, embedder_ca);
 }
 
 struct conf_words {
@@ -194,6 +219,19 @@ conf_defaults(struct ballast_conf *c)
 	c->login_window = 60;
 	c->sync_workers = 2;
 	c->sync_timeout = 300;
+	strlcpy(c->vectors, "postgres", sizeof(c->vectors));
+	strlcpy(c->qdrant_url, "http://127.0.0.1:6333", sizeof(c->qdrant_url));
+	strlcpy(c->qdrant_collection, "ballast", sizeof(c->qdrant_collection));
+	c->qdrant_timeout = 10;
+	strlcpy(c->qdrant_outage, "error", sizeof(c->qdrant_outage));
+	strlcpy(c->embedder, "builtin", sizeof(c->embedder));
+	strlcpy(c->embedder_url, "http://127.0.0.1:11434/v1/embeddings",
+	    sizeof(c->embedder_url));
+	strlcpy(c->embedder_model, "nomic-embed-text",
+	    sizeof(c->embedder_model));
+	c->embedder_dimension = 768;
+	c->embedder_batch = 64;
+	c->embedder_timeout = 60;
 	c->log_level = LOG_LEVEL_INFO;
 }
 
@@ -448,6 +486,37 @@ conf_string(struct conf_parser *p, const char *name,
 	return 0;
 }
 
+/* The words a CK_WORD setting takes, by field. */
+static const struct {
+	size_t		 off;
+	const char	*words;		/* "a|b|c" */
+} conf_word_lists[] = {
+	{ offsetof(struct ballast_conf, vectors), "postgres|qdrant" },
+	{ offsetof(struct ballast_conf, qdrant_outage), "error|keyword" },
+	{ offsetof(struct ballast_conf, embedder), "builtin|openai" },
+};
+
+static int
+conf_word(struct conf_parser *p, const char *name,
+    const struct conf_setting *s, const char *word)
+{
+	const char	*w = NULL, *all = "";
+	size_t		 len = strlen(word);
+
+	for (size_t i = 0; i < nitems(conf_word_lists); i++)
+		if (conf_word_lists[i].off == s->off)
+			w = all = conf_word_lists[i].words;
+
+	while (len > 0 && w != NULL) {
+		if (strncmp(w, word, len) == 0 && (w[len] == '|' ||
+		    w[len] == '\0'))
+			return conf_string(p, name, s, word);
+		if ((w = strchr(w, '|')) != NULL)
+			w++;
+	}
+	return conf_error(p, "%s: '%s' is not one of %s", name, word, all);
+}
+
 /* Login names as useradd(8) takes them: [a-z_][a-z0-9_-]*, max 32. */
 static int
 conf_user(struct conf_parser *p, const char *name,
@@ -614,6 +683,8 @@ conf_apply(struct conf_parser *p, const struct conf_setting *s,
 		return conf_origin(p, name, args[0]);
 	case CK_ROOT:
 		return conf_root(p, name, args[0]);
+	case CK_WORD:
+		return conf_word(p, name, s, args[0]);
 	case CK_LOGLEVEL:
 		if ((level = log_level_parse(args[0])) == -1)
 			return conf_error(p, "%s: unknown level '%s' (warn, "
@@ -875,6 +946,10 @@ conf_print_setting(FILE *f, const struct ballast_conf *c,
 		break;
 	case CK_LOGLEVEL:
 		if (fputs(log_level_name(c->log_level), f) == EOF)
+			return -1;
+		break;
+	case CK_WORD:
+		if (fputs(field, f) == EOF)
 			return -1;
 		break;
 	case CK_ORIGIN:

@@ -72,6 +72,29 @@ struct ballast_conf {
 	char		sync_root[CONF_SYNC_ROOTS][PATH_MAX];
 	uint64_t	sync_nroots;
 
+	/*
+	 * indexd's vector store and embedder (DESIGN.md section 4).  The
+	 * API keys of Qdrant and of the embedding server are not here: they
+	 * are stored sealed by keyd (ballastctl secret set).
+	 */
+	char		vectors[16];		/* "postgres" or "qdrant" */
+	char		qdrant_url[CONF_STR_MAX];	/* https://host:6333 */
+	char		qdrant_collection[64];
+	char		qdrant_ca[PATH_MAX];		/* optional CA bundle */
+	char		qdrant_cert[PATH_MAX];		/* optional client cert */
+	char		qdrant_key[PATH_MAX];		/* ... and its key */
+	uint64_t	qdrant_timeout;			/* seconds per request */
+	/* "error": searches fail 503 while Qdrant is down; "keyword":
+	   keyword-only results flagged as degraded */
+	char		qdrant_outage[16];
+	char		embedder[16];		/* "builtin" or "openai" */
+	char		embedder_url[CONF_STR_MAX];	/* .../v1/embeddings */
+	char		embedder_model[128];
+	uint64_t	embedder_dimension;
+	uint64_t	embedder_batch;			/* inputs per request */
+	uint64_t	embedder_timeout;		/* seconds per request */
+	char		embedder_ca[PATH_MAX];
+
 	int		log_level;		/* LOG_LEVEL_* */
 	/* the front's access lines go here; empty: to the daemon's log */
 	char		access_log[PATH_MAX];

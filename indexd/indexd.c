@@ -1,8 +1,10 @@
 /*
  * indexd: owns documents, chunks and vectors; runs searches under the
- * scope authd granted; (later) drives syncs.  Peers: the parent, the
- * front (content requests, each with an authd grant it checks itself)
- * and keyd (opening credentials for a sync run).
+ * scope authd granted; drives syncs.  Peers: the parent (fetchers for
+ * sync runs, ballastctl's admin requests), the front (content requests,
+ * each with an authd grant it checks itself) and keyd (opening
+ * credentials for a sync run).  Fetchers talk to indexd on channels the
+ * parent hands over (indexd/sync.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +16,13 @@
 #include "common/db.h"
 #include "common/log.h"
 #include "common/sandbox.h"
+#include "indexd/admin.h"
 #include "indexd/engine.h"
 #include "indexd/indexd.h"
+#include "indexd/job.h"
 #include "indexd/serve.h"
+#include "indexd/source.h"
+#include "indexd/sync.h"
 
 static struct {
 	PGconn		*db;
@@ -51,6 +57,40 @@ indexd_dispatch_front(struct child *c, struct ipc_chan *chan,
 	if (ipc_send(chan, IMSG_INDEX_REP, msg->id, &rep, -1) == -1)
 		log_warnx("%s: cannot answer the front", __func__);
 	free(rep.body);
+}
+
+static void
+indexd_dispatch_keyd(struct child *c, struct ipc_chan *chan,
+    struct ipc_msg *msg)
+{
+	switch (msg->type) {
+	case IMSG_KEY_RESULT:
+	case IMSG_KEY_ERROR:
+		if (!admin_key_reply(c, indexd.db, msg))
+			sync_keyd(msg);
+		break;
+	default:
+		log_warnx("%s: %s ignored", __func__, ipc_type_name(msg->type));
+		break;
+	}
+}
+
+static void
+indexd_dispatch_parent(struct child *c, struct ipc_chan *chan,
+    struct ipc_msg *msg)
+{
+	switch (msg->type) {
+	case IMSG_FETCH_SPAWNED:
+	case IMSG_FETCH_FAILED:
+		sync_parent(msg);
+		break;
+	case IMSG_CTL_ADMIN:
+		admin_request(c, indexd.db, msg->id, msg->body);
+		break;
+	default:
+		log_warnx("%s: %s ignored", __func__, ipc_type_name(msg->type));
+		break;
+	}
 }
 
 void
@@ -89,5 +129,9 @@ indexd_main(int argc, char **argv)
 		fatal("indexd: sandbox");
 	c.health = indexd_health;
 	c.dispatch[PROC_FRONT] = indexd_dispatch_front;
+	c.dispatch[PROC_KEYD] = indexd_dispatch_keyd;
+	c.dispatch[PROC_PARENT] = indexd_dispatch_parent;
+	source_init(&c.conf);
+	sync_init(&c, &indexd.engine);
 	child_serve(&c);
 }

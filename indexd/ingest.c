@@ -374,6 +374,79 @@ ingest_delete(struct engine *e, const struct scope *sc, const char *doc_id,
 	return found;
 }
 
+/* "{a,b}" of the document ids in r (column 0) that keep() refuses. */
+static char *
+unkept_ids(PGresult *r, int (*keep)(void *, const char *), void *arg,
+    size_t *n)
+{
+	size_t	 cap = (size_t)PQntuples(r) * UUID_STR_LEN + 3, len = 1;
+	char	*s = xcalloc(1, cap);
+
+	*n = 0;
+	s[0] = '{';
+	for (int i = 0; i < PQntuples(r); i++) {
+		if (keep != NULL && keep(arg, PQgetvalue(r, i, 1)))
+			continue;
+		len += snprintf(s + len, cap - len, "%s%s", *n ? "," : "",
+		    PQgetvalue(r, i, 0));
+		(*n)++;
+	}
+	s[len] = '}';
+	return s;
+}
+
+int
+ingest_delete_source(struct engine *e, const char *coll, const char *source,
+    int (*keep)(void *, const char *), void *arg, size_t *deleted,
+    char *err, size_t errlen)
+{
+	const char	*p[2] = { coll, source };
+	PGresult	*r;
+	int64_t		*ids;
+	char		*list;
+	size_t		 n;
+	int		 rv;
+
+	*deleted = 0;
+	r = PQexecParams(e->db, "SELECT id, external_id FROM documents WHERE "
+	    "collection_id = $1 AND source = $2", 2, NULL, p, NULL, NULL, 0);
+	if (res_err(r, PGRES_TUPLES_OK, "source documents", err, errlen) == -1) {
+		PQclear(r);
+		return -1;
+	}
+	list = unkept_ids(r, keep, arg, &n);
+	PQclear(r);
+	if (n == 0) {
+		free(list);
+		return 0;
+	}
+	p[0] = list;
+	r = PQexecParams(e->db, "DELETE FROM chunks WHERE document_id = "
+	    "ANY ($1::uuid[]) RETURNING id", 1, NULL, p, NULL, NULL, 0);
+	if (res_err(r, PGRES_TUPLES_OK, "delete chunks", err, errlen) == -1) {
+		PQclear(r);
+		free(list);
+		return -1;
+	}
+	ids = xcalloc(PQntuples(r) + 1, sizeof(*ids));
+	for (int i = 0; i < PQntuples(r); i++)
+		ids[i] = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+	rv = store_remove(e->store, e->db, ids, PQntuples(r), err, errlen);
+	free(ids);
+	PQclear(r);
+	if (rv == 0) {
+		r = PQexecParams(e->db, "DELETE FROM documents WHERE id = "
+		    "ANY ($1::uuid[])", 1, NULL, p, NULL, NULL, 0);
+		rv = res_err(r, PGRES_COMMAND_OK, "delete documents", err,
+		    errlen);
+		if (rv == 0)
+			*deleted = strtoull(PQcmdTuples(r), NULL, 10);
+		PQclear(r);
+	}
+	free(list);
+	return rv;
+}
+
 static json_t *
 doc_json(PGresult *d, PGresult *c)
 {

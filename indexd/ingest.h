@@ -32,6 +32,16 @@ int	ingest_batch(struct engine *, const struct scope *,
 int	ingest_delete(struct engine *, const struct scope *,
 	    const char *document_id, char *err, size_t errlen);
 /*
+ * Inside the caller's open transaction (its scope applied; the caller
+ * commits or rolls back, and the store with it): delete the documents
+ * of (collection, source) for which keep() is 0 (every one when keep is
+ * NULL), with their chunks and vectors.  *deleted counts them.  0, or -1
+ * with err.
+ */
+int	ingest_delete_source(struct engine *, const char *collection_id,
+	    const char *source, int (*keep)(void *, const char *external_id),
+	    void *arg, size_t *deleted, char *err, size_t errlen);
+/*
  * The document with its chunks as a JSON object; NULL with err "" when
  * not found in scope, NULL with err set on error.
  */

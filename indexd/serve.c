@@ -10,6 +10,7 @@
 #include "indexd/ingest.h"
 #include "indexd/search.h"
 #include "indexd/serve.h"
+#include "indexd/source.h"
 
 #define SEARCH_MAX_BODY	(64 * 1024)
 
@@ -51,7 +52,8 @@ query_personal(const char *q)
 }
 
 static void
-op_push(struct engine *e, const struct scope *s,
+op_push(struct engine *e, const struct grant *g,
+    const struct scope *s,
     const struct imsg_index_req *rq, struct serve_reply *r)
 {
 	struct docbatch		 b;
@@ -92,7 +94,8 @@ op_push(struct engine *e, const struct scope *s,
 }
 
 static void
-op_get(struct engine *e, const struct scope *s,
+op_get(struct engine *e, const struct grant *g,
+    const struct scope *s,
     const struct imsg_index_req *rq, struct serve_reply *r)
 {
 	char	 err[256];
@@ -113,7 +116,8 @@ op_get(struct engine *e, const struct scope *s,
  * security decides, so a document outside it is simply not found.
  */
 static void
-op_fetch(struct engine *e, const struct scope *s,
+op_fetch(struct engine *e, const struct grant *g,
+    const struct scope *s,
     const struct imsg_index_req *rq, struct serve_reply *r)
 {
 	json_error_t	 jerr;
@@ -141,7 +145,8 @@ op_fetch(struct engine *e, const struct scope *s,
 }
 
 static void
-op_delete(struct engine *e, const struct scope *s,
+op_delete(struct engine *e, const struct grant *g,
+    const struct scope *s,
     const struct imsg_index_req *rq, struct serve_reply *r)
 {
 	char	 err[256];
@@ -269,7 +274,8 @@ search_params_parse(json_t *o, struct search_params *sp, char **meta,
 }
 
 static void
-op_search(struct engine *e, const struct scope *s,
+op_search(struct engine *e, const struct grant *g,
+    const struct scope *s,
     const struct imsg_index_req *rq, struct serve_reply *r)
 {
 	struct search_params	 sp;
@@ -308,20 +314,34 @@ op_search(struct engine *e, const struct scope *s,
 	    (json_int_t)(now_ms() - t0));
 }
 
+/*
+ * coll: params[0] is a collection, which must be in the grant.  The
+ * others name a source or job; their operation finds its row under the
+ * grant's scope and checks its collection against the grant (404).
+ */
 static const struct {
 	const char	*op;
 	size_t		 nparams;
+	int		 coll;
 	const char	*need;		/* the grant's action */
-	void		(*fn)(struct engine *, const struct scope *,
-			    const struct imsg_index_req *,
-			    struct serve_reply *);
+	source_op_fn	*fn;
 } ops[] = {
-	{ "doc.push",	1, "write",	op_push },
-	{ "doc.get",	2, "read",	op_get },
-	{ "doc.fetch",	0, "read",	op_fetch },
-	{ "doc.delete",	2, "write",	op_delete },
-	{ "search",	1, "read",	op_search },
-	{ "search",	0, "read",	op_search },
+	{ "doc.push",		1, 1, "write",	op_push },
+	{ "doc.get",		2, 1, "read",	op_get },
+	{ "doc.fetch",		0, 0, "read",	op_fetch },
+	{ "doc.delete",		2, 1, "write",	op_delete },
+	{ "search",		1, 1, "read",	op_search },
+	{ "search",		0, 0, "read",	op_search },
+	{ "source.list",	1, 1, "read",	source_op_list },
+	{ "source.create",	1, 1, "write",	source_op_create },
+	{ "source.get",		1, 0, "read",	source_op_get },
+	{ "source.update",	1, 0, "write",	source_op_update },
+	{ "source.delete",	1, 0, "write",	source_op_delete },
+	{ "source.credentials",	1, 0, "write",	source_op_credentials },
+	{ "source.sync",	1, 0, "write",	source_op_sync },
+	{ "job.list",		1, 0, "read",	job_op_list },
+	{ "job.get",		1, 0, "read",	job_op_get },
+	{ "job.cancel",		1, 0, "write",	job_op_cancel },
 };
 
 void
@@ -355,7 +375,7 @@ serve_request(struct engine *e, const uint8_t key[32],
 		return;
 	}
 	/* A collection in the path must be one the grant names. */
-	if (serve_scope(&g, ops[i].need, &s) == -1 || (rq->params.n > 0 &&
+	if (serve_scope(&g, ops[i].need, &s) == -1 || (ops[i].coll &&
 	    !grant_has_collection(&g, rq->params.v[0]))) {
 		grant_free(&g);
 		scope_free(&s);
@@ -364,8 +384,8 @@ serve_request(struct engine *e, const uint8_t key[32],
 		reply_error(r, 403, "forbidden", "not allowed here");
 		return;
 	}
+	ops[i].fn(e, &g, &s, rq, r);
 	grant_free(&g);
-	ops[i].fn(e, &s, rq, r);
 	scope_free(&s);
 	if (r->body == NULL)
 		reply_error(r, 500, "internal_error", "out of memory");

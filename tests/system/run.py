@@ -3,7 +3,10 @@
 
 A module declares CONF (extra config lines) and test functions taking a
 started Suite, run in the order written; a module may set FRESH = True on
-a function to give it its own suite (for destructive tests).  Prints one
+a function to give it its own suite (for destructive tests).  A module
+with SUITE = False needs no Ballast at all (a connector against its own
+servers): each test gets a Scratch, a folder of its own under the test
+base, removed afterwards.  Prints one
 line per test and ends with "system: N passed, N failed".
 """
 import importlib.util
@@ -39,12 +42,31 @@ def check_sanitizer(suite):
             raise AssertionError("sanitizer report in the daemons' log:\n" + text[i:i + 3000])
 
 
+class Scratch:
+    """What a SUITE = False test gets: a folder, nothing running."""
+    def __init__(self, name):
+        import tempfile
+        self.name = name
+        self.dir = tempfile.mkdtemp(prefix="x-", dir=harness.test_base())
+        os.chmod(self.dir, 0o755)
+
+    def log_tail(self, n=40):
+        return "(no suite)"
+
+    def destroy(self):
+        import shutil
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 def run_one(mod, fn, results, shared):
     name = "%s.%s" % (mod.__name__, fn.__name__)
     t0 = time.monotonic()
     suite = None
     try:
-        if getattr(fn, "FRESH", False):
+        if not getattr(mod, "SUITE", True):
+            suite = Scratch(fn.__name__)
+            fn(suite)
+        elif getattr(fn, "FRESH", False):
             suite = harness.Suite(fn.__name__, getattr(mod, "CONF", ""))
             if getattr(fn, "START", True):
                 suite.start()

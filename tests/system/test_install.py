@@ -24,6 +24,7 @@ FILES = {   # path below DESTDIR: mode
     "usr/local/libexec/ballast/keyd": 0o755,
     "usr/local/libexec/ballast/authd": 0o755,
     "usr/local/libexec/ballast/indexd": 0o755,
+    "usr/local/libexec/ballast/fetcher": 0o755,
     "etc/ballast/ballast.conf.sample": 0o644,
     UNIT: 0o644,
     "usr/local/lib/sysusers.d/ballast.conf": 0o644,
@@ -31,7 +32,7 @@ FILES = {   # path below DESTDIR: mode
     "usr/local/share/ballast/rc.d/ballastd": 0o755,
 }
 MAN = ("man5/ballast.conf.5", "man8/ballastd.8", "man8/ballastctl.8",
-       "man8/keyd.8", "man8/authd.8", "man8/indexd.8")
+       "man8/keyd.8", "man8/authd.8", "man8/indexd.8", "man8/fetcher.8")
 STATE = {}
 
 

@@ -62,7 +62,7 @@ def key_rows(suite):
     out = suite.ctl("key", "status").stdout
     rows = []
     for line in out.splitlines():
-        m = re.match(r"^(\d+)\s+\S+\s+\d+\s+(.*)$", line)
+        m = re.match(r"^(\d+)\s+\S+\s+\d+\s+(?:\d+|-)\s+(.*)$", line)
         if m:
             rows.append((int(m.group(1)), m.group(2).strip()))
     assert "token signing key" in out, out

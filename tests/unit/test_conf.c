@@ -512,6 +512,17 @@ test_print_defaults(void **state)
 	    "login attempts 5 per 60\n"
 	    "sync workers 2\n"
 	    "sync timeout 300\n"
+	    "vectors postgres\n"
+	    "qdrant url \"http://127.0.0.1:6333\"\n"
+	    "qdrant collection \"ballast\"\n"
+	    "qdrant timeout 10\n"
+	    "qdrant outage error\n"
+	    "embedder type builtin\n"
+	    "embedder url \"http://127.0.0.1:11434/v1/embeddings\"\n"
+	    "embedder model \"nomic-embed-text\"\n"
+	    "embedder dimension 768\n"
+	    "embedder batch 64\n"
+	    "embedder timeout 60\n"
 	    "log level info\n", BALLAST_LIBEXECDIR);
 	/* no "access log" line: it is optional and not set */
 	assert_string_equal(c.access_log, "");
@@ -699,6 +710,29 @@ test_sync_roots(void **state)
 	    "of range (1..64)");
 }
 
+/* Settings that take one word of a list. */
+static void
+test_words(void **state)
+{
+	struct ballast_conf	 c;
+	char			 err[256];
+
+	assert_int_equal(parse("vectors qdrant\nembedder type openai\n"
+	    "qdrant outage keyword\nqdrant ca /etc/q.pem\n", &c, err,
+	    sizeof(err)), 0);
+	assert_string_equal(c.vectors, "qdrant");
+	assert_string_equal(c.embedder, "openai");
+	assert_string_equal(c.qdrant_outage, "keyword");
+	assert_string_equal(c.qdrant_ca, "/etc/q.pem");
+	roundtrip(&c);
+	expect_error("vectors pgvector\n", NAME ":1: vectors: 'pgvector' is "
+	    "not one of postgres|qdrant");
+	expect_error("embedder type open\n", NAME ":1: embedder type: 'open' "
+	    "is not one of builtin|openai");
+	expect_error("qdrant outage \"\"\n", NAME ":1: qdrant outage: '' is "
+	    "not one of error|keyword");
+}
+
 static void
 test_print_error(void **state)
 {
@@ -801,6 +835,7 @@ main(void)
 		cmocka_unit_test(test_roundtrip_odd),
 		cmocka_unit_test(test_mcp_origins),
 		cmocka_unit_test(test_sync_roots),
+		cmocka_unit_test(test_words),
 		cmocka_unit_test(test_print_error),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_small_errbuf),
