@@ -11,6 +11,7 @@
  *            tokens), IMSG_KEY_SIGN for each token we issue; a request
  *            waiting for its token is parked here until keyd answers.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -32,6 +33,7 @@ struct authd_settings	 authd_settings;
 static struct {
 	struct child		*c;
 	PGconn			*db;
+	uint64_t		 pg_errors;	/* failed statements */
 	/* keyd's token key and, after a change, the one before it */
 	int			 npub;
 	uint8_t			 pub[2][ED25519_PUBLEN];
@@ -61,6 +63,7 @@ authd_settings_load(const struct ballast_conf *conf)
 	authd_settings.pw_memory = (uint32_t)conf->password_memory;
 	authd_settings.pw_iterations = (uint32_t)conf->password_iterations;
 	ratelimit_setup(conf->login_attempts, conf->login_window);
+	ratelimit_search_setup(conf->search_rate, conf->search_window);
 }
 
 /* How many keys were copied (0..2), the newest first. */
@@ -218,6 +221,24 @@ dispatch_keyd(struct child *c, struct ipc_chan *chan, struct ipc_msg *msg)
 	areq_free(r);
 }
 
+/* GET /metrics: what only authd knows, in the Prometheus text format. */
+static void
+authd_metrics(struct ipc_chan *chan, uint64_t id)
+{
+	struct imsg_metrics	 m;
+	char			 text[512];
+
+	snprintf(text, sizeof(text),
+	    "# HELP ballast_authd_postgres_errors_total Statements of authd "
+	    "that PostgreSQL failed (or that could not reach it).\n"
+	    "# TYPE ballast_authd_postgres_errors_total counter\n"
+	    "ballast_authd_postgres_errors_total %llu\n",
+	    (unsigned long long)authd.pg_errors);
+	m.text = text;
+	if (ipc_send(chan, IMSG_METRICS_REP, id, &m, -1) == -1)
+		log_warnx("%s: cannot answer the front", __func__);
+}
+
 static void
 dispatch_front(struct child *c, struct ipc_chan *chan, struct ipc_msg *msg)
 {
@@ -227,6 +248,9 @@ dispatch_front(struct child *c, struct ipc_chan *chan, struct ipc_msg *msg)
 		break;
 	case IMSG_AUTH_VERIFY:
 		authd_verify(c, msg);
+		break;
+	case IMSG_METRICS_REQ:
+		authd_metrics(chan, msg->id);
 		break;
 	default:
 		log_warnx("%s: unexpected %s", __func__,
@@ -272,6 +296,7 @@ authd_main(int argc, char **argv)
 	authd_settings_load(&c.conf);
 	/* The database connection is made while we may still read files. */
 	authd.db = db_connect(c.conf.db_auth, "authd");
+	(void)db_count_errors(authd.db, &authd.pg_errors);
 	/* what libpq needs to connect again from inside the sandbox */
 	if (db_sandbox(c.conf.db_auth, promises, sizeof(promises), 1) == -1)
 		fatalx("authd: cannot sandbox the database connection");

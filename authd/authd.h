@@ -184,6 +184,7 @@ void	 verify_refuse(struct areq *, int status, const char *body,
 void	 op_login(struct areq *);
 void	 op_refresh(struct areq *);
 void	 op_logout(struct areq *);
+void	 op_logout_refresh(struct areq *);
 void	 op_me(struct areq *);
 int	 session_dummy_init(void);
 
@@ -193,6 +194,9 @@ uint64_t ratelimit_check(const char *key, uint64_t now);
 void	 ratelimit_fail(const char *key, uint64_t now);
 void	 ratelimit_clear(const char *key);
 void	 ratelimit_setup(uint64_t attempts, uint64_t window);
+/* Searches per principal: counts one; seconds to wait (> 0) when over. */
+uint64_t ratelimit_search(const char *principal, uint64_t now);
+void	 ratelimit_search_setup(uint64_t searches, uint64_t window);
 
 /* org.c */
 void	 op_org_list(struct areq *);

@@ -21,6 +21,7 @@ static const struct authd_op ops[] = {
 	{ "auth.login",		op_login,	NEED_NONE,	0, 1 },
 	{ "auth.refresh",	op_refresh,	NEED_NONE,	0, 1 },
 	{ "auth.logout",	op_logout,	NEED_SESSION,	0, 0 },
+	{ "auth.logout_refresh", op_logout_refresh, NEED_NONE,	0, 1 },
 	{ "me",			op_me,		NEED_ANY,	0, 0 },
 	{ "org.list",		op_org_list,	NEED_SESSION,	0, 0 },
 	{ "org.create",		op_org_create,	NEED_SESSION,	0, 1 },

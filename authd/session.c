@@ -348,6 +348,53 @@ op_logout(struct areq *r)
 	areq_ok(r);
 }
 
+/*
+ * The console's sign-out (the front's cookie mode, docs/api.md): the
+ * refresh token from the cookie names the session to end, so signing out
+ * works even when the page holds no live access token.  A spent token of
+ * the session ends it too: the caller holds the cookie, and ending a
+ * session is never a gain for a thief.
+ */
+void
+op_logout_refresh(struct areq *r)
+{
+	uint8_t		 raw[REFRESH_RAWLEN], h[SHA256_LEN];
+	char		 hash[2 * SHA256_LEN + 1];
+	const char	*q[1] = { hash };
+	PGresult	*res;
+
+	if (areq_body(r, refresh_fields, nitems(refresh_fields)) == -1)
+		return;
+	if (refresh_parse(body_str(r, "refresh_token"), raw) == -1) {
+		areq_error(r, 401, "unauthorized", "invalid refresh token");
+		return;
+	}
+	(void)sha256(raw, sizeof(raw), h);
+	hex_encode(h, sizeof(h), hash);
+	explicit_bzero(raw, sizeof(raw));
+	res = sql("UPDATE sessions s SET revoked_at = coalesce(s.revoked_at, "
+	    "now()), revoke_reason = coalesce(s.revoke_reason, 'logout') "
+	    "FROM refresh_tokens rt WHERE rt.token_hash = decode($1, 'hex') "
+	    "AND s.id = rt.session_id RETURNING s.id, s.user_id", 1, q);
+	explicit_bzero(hash, sizeof(hash));
+	if (res == NULL) {
+		areq_internal(r);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		areq_error(r, 401, "unauthorized", "invalid refresh token");
+		return;
+	}
+	r->p.present = 1;
+	r->p.kind = PRINCIPAL_SESSION;
+	strlcpy(r->p.user, PQgetvalue(res, 0, 1), sizeof(r->p.user));
+	strlcpy(r->p.session, PQgetvalue(res, 0, 0), sizeof(r->p.session));
+	PQclear(res);
+	audit(r, NULL, r->p.session, "ok", NULL);
+	areq_ok(r);
+}
+
 static json_t *
 session_principal_json(const struct areq *r)
 {

@@ -220,6 +220,32 @@ verify_decide(struct areq *r, const char *action, const char *coll)
 	grant_free(&g);
 }
 
+/*
+ * Searches are limited per principal (`search rate`): a session counts
+ * for its user, an API key for itself.  0 when the search may go on;
+ * else answered with 429 and Retry-After.
+ */
+static int
+verify_rate(struct areq *r, const char *op)
+{
+	char		 key[128], retry[64];
+	uint64_t	 wait;
+
+	if (op == NULL || strcmp(op, "search") != 0)
+		return 0;
+	if (r->p.kind == PRINCIPAL_APIKEY)
+		snprintf(key, sizeof(key), "k:%s", r->p.key_id);
+	else
+		snprintf(key, sizeof(key), "u:%s", r->p.user);
+	if ((wait = ratelimit_search(key, now_ms() / 1000)) == 0)
+		return 0;
+	snprintf(retry, sizeof(retry), "Retry-After: %llu",
+	    (unsigned long long)wait);
+	areq_reply(r, 429, error_json("too_many_requests", "too many "
+	    "searches; try again later"), retry);
+	return -1;
+}
+
 void
 authd_verify(struct child *c, struct ipc_msg *msg)
 {
@@ -242,7 +268,8 @@ authd_verify(struct child *c, struct ipc_msg *msg)
 		    "available");
 	else if (v->token == NULL)
 		areq_error(r, 401, "unauthorized", "credentials required");
-	else if (principal_resolve(r, v->token) == 0)
+	else if (principal_resolve(r, v->token) == 0 &&
+	    verify_rate(r, v->op) == 0)
 		verify_decide(r, v->action, v->collection);
 	if (!r->done)
 		areq_internal(r);

@@ -34,7 +34,9 @@ ctl_usage(void)
 	    "  status | reload | stop\n"
 	    "  key init PATH | key rotate | key rewrap | key retire ID | "
 	    "key status\n"
-	    "  sync run SOURCE\n"
+	    "  sync run SOURCE | reindex [COLLECTION]\n"
+	    "  secret set NAME (the value on standard input) | "
+	    "secret unset NAME | secret list\n"
 	    "  db migrate | db status\n"
 	    "  user add [-o | --owner organization] [-n | --name name] EMAIL\n"
 	    "           (the password on standard input)\n"
@@ -179,6 +181,13 @@ ctl_request(enum ipc_type type, int quiet)
 int
 ctl_admin_request(const char *op, const char *arg, char **answer, int quiet)
 {
+	return ctl_admin_data(op, arg, NULL, 0, answer, quiet);
+}
+
+int
+ctl_admin_data(const char *op, const char *arg, const uint8_t *data,
+    size_t datalen, char **answer, int quiet)
+{
 	struct imsg_ctl_admin	 a;
 	struct imsg_ctl_result	*r;
 	struct ipc_msg		 msg;
@@ -206,8 +215,11 @@ ctl_admin_request(const char *op, const char *arg, char **answer, int quiet)
 	tv.tv_sec = strcmp(op, "rewrap") == 0 ? 600 : 30;
 	tv.tv_usec = 0;
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	memset(&a, 0, sizeof(a));
 	a.op = (char *)op;
 	a.arg = (char *)arg;
+	a.data.data = (uint8_t *)data;
+	a.data.len = datalen;
 	id = ipc_next_id();
 	if (ipc_send_blocking(fd, PROC_CTL, PROC_PARENT, IMSG_CTL_ADMIN, id, &a,
 	    -1) == -1) {
@@ -275,6 +287,10 @@ main(int argc, char *argv[])
 		return ctl_db(argc - 1, argv + 1);
 	if (strcmp(argv[0], "sync") == 0)
 		return ctl_sync(argc - 1, argv + 1);
+	if (strcmp(argv[0], "reindex") == 0)
+		return ctl_reindex(argc - 1, argv + 1);
+	if (strcmp(argv[0], "secret") == 0)
+		return ctl_secret(argc - 1, argv + 1);
 	if ((strcmp(argv[0], "user") == 0 && argc >= 2 &&
 	    (strcmp(argv[1], "disable") == 0 ||
 	    strcmp(argv[1], "reset-password") == 0)) ||

@@ -12,6 +12,13 @@
  * the kernel's backlog holds newcomers until a slot frees; answering them
  * 503 would need a TLS handshake each (CPU and an fd apiece, under the
  * client's control), which is exactly what the limit is there to bound.
+ *
+ * Per address: at most max_conns_per_addr connections from one client
+ * address; one more is closed as soon as it is accepted, before any TLS
+ * work, so slow or idle connections from one address (slowloris, a
+ * connect flood) cannot take every slot from everyone else.  The counts
+ * live in a small chained hash table, an entry per address with a
+ * connection open.
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -37,9 +44,62 @@
 #define FRONT_FD_RESERVE	32
 #define FRONT_EMFILE_PAUSE	1	/* seconds */
 
+#define ADDR_BUCKETS		4096
+
+struct addr_count {
+	struct addr_count	*next;
+	uint64_t		 n;
+	char			 addr[64];
+};
+
 static struct front	 front_state;
 struct front		*front = &front_state;
 static struct event	*front_resume_ev;
+static struct addr_count *addr_table[ADDR_BUCKETS];
+
+/* FNV-1a: the key is an address the kernel gave us, not attacker text. */
+static struct addr_count **
+addr_slot(const char *addr)
+{
+	struct addr_count	**pp;
+	uint32_t		  h = 2166136261u;
+
+	for (const char *s = addr; *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	for (pp = &addr_table[h % ADDR_BUCKETS]; *pp != NULL;
+	    pp = &(*pp)->next)
+		if (strcmp((*pp)->addr, addr) == 0)
+			break;
+	return pp;
+}
+
+/* Counts one more connection from addr; -1 when it is over the cap. */
+static int
+addr_take(const char *addr)
+{
+	struct addr_count	**pp = addr_slot(addr);
+
+	if (*pp == NULL) {
+		*pp = xcalloc(1, sizeof(**pp));
+		strlcpy((*pp)->addr, addr, sizeof((*pp)->addr));
+	} else if ((*pp)->n >= front->c->conf.max_conns_per_addr)
+		return -1;
+	(*pp)->n++;
+	return 0;
+}
+
+static void
+addr_release(const char *addr)
+{
+	struct addr_count	**pp = addr_slot(addr), *e;
+
+	if ((e = *pp) == NULL)
+		return;
+	if (--e->n == 0) {
+		*pp = e->next;
+		free(e);
+	}
+}
 
 static void
 front_listen_update(void)
@@ -60,8 +120,9 @@ front_listen_update(void)
 }
 
 void
-front_conn_closed(void)
+front_conn_closed(const char *client)
 {
+	addr_release(client);
 	front->nconns--;
 	front_listen_update();
 }
@@ -87,6 +148,12 @@ front_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	char	 client[64];
 
 	front_client_name(sa, client, sizeof(client));
+	if (addr_take(client) == -1) {
+		log_debug("%s: %s: at limit connections-per-address, closed",
+		    __func__, client);
+		close(fd);
+		return;
+	}
 	front->nconns++;
 	front_conn_accept(fd, client);
 	front_listen_update();
@@ -274,8 +341,8 @@ front_main(int argc, char **argv)
 
 	c.dispatch[PROC_PARENT] = front_metrics_parent;
 	c.dispatch[PROC_KEYD] = front_pending_dispatch;
-	c.dispatch[PROC_AUTHD] = front_pending_dispatch;
-	c.dispatch[PROC_INDEXD] = front_pending_dispatch;
+	c.dispatch[PROC_AUTHD] = front_metrics_peer;
+	c.dispatch[PROC_INDEXD] = front_metrics_peer;
 	c.peer_change = front_peer_change;
 	c.reload = front_reload;
 	c.fd_received = front_fd_received;

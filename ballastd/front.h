@@ -150,7 +150,7 @@ int	front_source_grant(const char *grant, char *org, char *owner);
 void	front_openapi(struct front_req *);
 
 /* front.c */
-void	front_conn_closed(void);
+void	front_conn_closed(const char *client);
 
 /*
  * front_tls.c: closes the fds; NULL (logged) if they are broken.  With a

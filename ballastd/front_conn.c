@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <event2/buffer.h>
@@ -96,8 +97,8 @@ conn_free(struct front_conn *conn)
 	}
 	bufferevent_free(conn->bev);
 	event_free(conn->timer);
+	front_conn_closed(conn->client);
 	free(conn);
-	front_conn_closed();
 }
 
 static struct front_req *
@@ -406,6 +407,7 @@ front_conn_respond(struct front_req *req, int status, const char *hdrs,
 	struct front_conn	*conn = req->conn;
 	struct evbuffer		*out;
 	char			 date[64];
+	const char		*ctype = "";
 	size_t			 sendlen = bodylen;
 
 	if (conn == NULL || conn->req != req || conn->state == CONN_WRITE)
@@ -422,16 +424,19 @@ front_conn_respond(struct front_req *req, int status, const char *hdrs,
 	/* Last: once the bytes are queued, the write callback may free req. */
 	out = bufferevent_get_output(conn->bev);
 	front_date(date, sizeof(date));
+	/* JSON unless the handler names its type first (the console's files). */
+	if (hdrs == NULL || strncasecmp(hdrs, "Content-Type:", 13) != 0)
+		ctype = "Content-Type: application/json\r\n";
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
 	    "Date: %s\r\n"
-	    "Content-Type: application/json\r\n"
+	    "%s"
 	    "Content-Length: %zu\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "Strict-Transport-Security: max-age=31536000\r\n"
 	    "X-Request-Id: %s\r\n"
 	    "%s%s\r\n",
-	    status, http_status_text(status), date, bodylen, req->id,
+	    status, http_status_text(status), date, ctype, bodylen, req->id,
 	    hdrs != NULL ? hdrs : "", conn->close ? "Connection: close\r\n" :
 	    "");
 	evbuffer_add(out, body, sendlen);

@@ -161,6 +161,7 @@ front_content_run(struct front_req *req, struct front_content_run *run)
 	v.request_id = req->id;
 	v.action = (char *)run->action;
 	v.collection = (char *)run->collection;
+	v.op = (char *)run->op;
 	if (front_ask(req, PROC_AUTHD, IMSG_AUTH_VERIFY, &v, -1,
 	    front_req_ipc_timeout(req), run_decision, run) == -1)
 		run_failed(req, run, PROC_AUTHD, FRONT_DOWN);

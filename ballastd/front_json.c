@@ -3,6 +3,8 @@
  * Everything is built with jansson, so whatever ends up in a string is
  * escaped; error messages are fixed texts, never bytes of the request.
  */
+#include <sys/uio.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +27,8 @@ static struct {
 	uint64_t	 failed;	/* lines not written, in all */
 	uint64_t	 failed_warned;	/* of those, already in a warning */
 	uint64_t	 warned_ms;	/* monotonic, of the last warning */
-} access_file = { -1, 0, 0, 0 };
+	int		 torn;		/* a short write left half a line */
+} access_file = { -1, 0, 0, 0, 0 };
 
 /*
  * The parent opened the file again (start, reload, SIGUSR1 after a
@@ -50,17 +53,33 @@ front_access_log_fd(int fd)
 static void
 front_access_write(char *text, size_t len)
 {
-	ssize_t		 n;
+	struct iovec	 iov[2];
+	ssize_t		 n, want;
 	uint64_t	 now;
-	int		 saved;
+	int		 saved, torn = access_file.torn;
 
+	/*
+	 * After a short write (disk full) the file ends in half a line: the
+	 * next line starts with a newline of its own, in the same write, so
+	 * that it stays whole.
+	 */
+	iov[0].iov_base = (void *)"\n";
+	iov[0].iov_len = 1;
+	iov[1].iov_base = text;
+	iov[1].iov_len = len + 1;
+	want = (ssize_t)len + 1 + torn;
 	text[len] = '\n';	/* the caller left room for it */
 	do
-		n = write(access_file.fd, text, len + 1);
+		n = writev(access_file.fd, iov + !torn, 1 + torn);
 	while (n == -1 && errno == EINTR);
 	text[len] = '\0';
-	if (n == (ssize_t)len + 1)
+	if (n == want) {
+		access_file.torn = 0;
 		return;
+	}
+	/* some bytes went: half a line, unless only the leading newline */
+	if (n > 0)
+		access_file.torn = n > torn;
 	saved = n == -1 ? errno : EIO;
 	access_file.failed++;
 	now = now_ms();

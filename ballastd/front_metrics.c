@@ -33,7 +33,7 @@
 
 #define METRICS_MAX_HEAD	8192
 #define METRICS_TIMEOUT		5	/* seconds to send the head */
-#define METRICS_PARENT_WAIT	2	/* seconds the parent may take */
+#define METRICS_PEER_WAIT	2	/* seconds the parent and indexd may take */
 #define METRICS_MAX_CONNS	16
 #define METRICS_MAX_SERIES	1024
 #define METRICS_NO_ROUTE	"none"	/* 400s, 404s: nothing matched */
@@ -63,11 +63,18 @@ struct dur_series {
 	struct histogram	 h;
 };
 
+/* The peers asked for their lines, in the order their text is served. */
+static const enum proc_id	 metrics_peers[] = {
+	PROC_PARENT, PROC_AUTHD, PROC_INDEXD
+};
+#define NPEERS	nitems(metrics_peers)
+
 struct metrics_conn {
 	TAILQ_ENTRY(metrics_conn)	 entry;
 	struct bufferevent		*bev;
-	struct event			*wait;	/* for the parent's lines */
-	uint64_t			 ask;	/* IMSG_METRICS_REQ id, or 0 */
+	struct event			*wait;	/* for the peers' lines */
+	uint64_t			 ask[NPEERS];	/* REQ ids; 0: none out */
+	char				*text[NPEERS];	/* their answers */
 };
 
 static struct req_series	*reqs;
@@ -253,6 +260,8 @@ mconn_free(struct metrics_conn *mc)
 	nconns--;
 	if (mc->wait != NULL)
 		event_free(mc->wait);
+	for (size_t i = 0; i < NPEERS; i++)
+		free(mc->text[i]);
 	bufferevent_free(mc->bev);
 	free(mc);
 }
@@ -278,7 +287,9 @@ mconn_respond(struct metrics_conn *mc, int status, struct evbuffer *body)
 	struct evbuffer	*out = bufferevent_get_output(mc->bev);
 	size_t		 len = body != NULL ? evbuffer_get_length(body) : 0;
 
-	mc->ask = 0;
+	memset(mc->ask, 0, sizeof(mc->ask));
+	if (mc->wait != NULL)
+		evtimer_del(mc->wait);
 	bufferevent_disable(mc->bev, EV_READ);
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: %s\r\n"
@@ -293,55 +304,111 @@ mconn_respond(struct metrics_conn *mc, int status, struct evbuffer *body)
 	bufferevent_enable(mc->bev, EV_WRITE);
 }
 
-/* The front's lines, then the parent's (none when it did not answer). */
+/*
+ * The front's lines, then each peer's that answered.  A peer that did
+ * not (down, or too slow) adds nothing: ballast_child_up, from the
+ * parent, says which are down.  Each family comes from one process, so
+ * the merged text has every HELP and TYPE once.
+ */
 static void
-mconn_finish(struct metrics_conn *mc, const char *parent_text)
+mconn_finish(struct metrics_conn *mc)
 {
 	struct evbuffer	*body;
 
 	if ((body = evbuffer_new()) == NULL)
 		fatalx("%s: evbuffer_new", __func__);
 	metrics_text(body);
-	if (parent_text != NULL)
-		evbuffer_add(body, parent_text, strlen(parent_text));
+	for (size_t i = 0; i < NPEERS; i++)
+		if (mc->text[i] != NULL)
+			evbuffer_add(body, mc->text[i], strlen(mc->text[i]));
 	mconn_respond(mc, 200, body);
 	evbuffer_free(body);
 }
 
 static void
-mconn_parent_late(evutil_socket_t fd, short ev, void *arg)
+mconn_late(evutil_socket_t fd, short ev, void *arg)
 {
-	log_warnx("%s: the parent did not answer; serving the front's "
-	    "metrics only", __func__);
-	mconn_finish(arg, NULL);
+	struct metrics_conn	*mc = arg;
+
+	for (size_t i = 0; i < NPEERS; i++)
+		if (mc->ask[i] != 0)
+			log_warnx("%s: %s did not answer; serving /metrics "
+			    "without its lines", __func__,
+			    proc_name(metrics_peers[i]));
+	mconn_finish(mc);
+}
+
+/* A peer's IMSG_METRICS_REP: keep its text; answer once all are in. */
+static void
+mconn_reply(enum proc_id peer, struct ipc_msg *msg)
+{
+	struct metrics_conn	*mc;
+	const struct imsg_metrics *m = msg->body;
+	size_t			 i, out;
+
+	for (i = 0; i < NPEERS; i++)
+		if (metrics_peers[i] == peer)
+			break;
+	if (i == NPEERS)
+		return;
+	TAILQ_FOREACH(mc, &conns, entry)
+		if (mc->ask[i] != 0 && mc->ask[i] == msg->id)
+			break;
+	if (mc == NULL)
+		return;	/* the scraper left, or the peer was too late */
+	mc->ask[i] = 0;
+	mc->text[i] = xstrdup(m->text);
+	for (out = 0, i = 0; i < NPEERS; i++)
+		out += mc->ask[i] != 0;
+	if (out == 0)
+		mconn_finish(mc);
 }
 
 void
 front_metrics_parent(struct child *c, struct ipc_chan *chan,
     struct ipc_msg *msg)
 {
-	struct metrics_conn	*mc;
-	const struct imsg_metrics *m = msg->body;
-
 	if (msg->type != IMSG_METRICS_REP) {
 		log_warnx("%s: unexpected %s from the parent", __func__,
 		    ipc_type_name(msg->type));
 		return;
 	}
-	TAILQ_FOREACH(mc, &conns, entry)
-		if (mc->ask != 0 && mc->ask == msg->id) {
-			evtimer_del(mc->wait);
-			mconn_finish(mc, m->text);
-			return;
-		}
-	/* the scraper left, or the parent was too late */
+	mconn_reply(PROC_PARENT, msg);
+}
+
+/* authd's and indexd's channels: metrics answers here, the rest as usual. */
+void
+front_metrics_peer(struct child *c, struct ipc_chan *chan,
+    struct ipc_msg *msg)
+{
+	if (msg->type == IMSG_METRICS_REP)
+		mconn_reply(ipc_chan_peer(chan), msg);
+	else
+		front_pending_dispatch(c, chan, msg);
+}
+
+static int
+mconn_ask(struct metrics_conn *mc, size_t i)
+{
+	struct imsg_empty	 e = { 0 };
+	enum proc_id		 peer = metrics_peers[i];
+	uint64_t		 id = ipc_next_id();
+	int			 rv;
+
+	if (peer == PROC_PARENT)
+		rv = front->c->parent == NULL ? -1 :
+		    ipc_send(front->c->parent, IMSG_METRICS_REQ, id, &e, -1);
+	else
+		rv = child_send(front->c, peer, IMSG_METRICS_REQ, id, &e, -1);
+	mc->ask[i] = rv == 0 ? id : 0;
+	return rv == 0;
 }
 
 static void
 mconn_request(struct metrics_conn *mc, const struct http_request *http)
 {
-	struct imsg_empty	 e = { 0 };
-	struct timeval		 tv = { METRICS_PARENT_WAIT, 0 };
+	struct timeval		 tv = { METRICS_PEER_WAIT, 0 };
+	size_t			 asked = 0;
 
 	if (http->method != HTTP_GET || http->path.len != 8 ||
 	    memcmp(http->path.p, "/metrics", 8) != 0) {
@@ -349,14 +416,13 @@ mconn_request(struct metrics_conn *mc, const struct http_request *http)
 		return;
 	}
 	bufferevent_disable(mc->bev, EV_READ);
-	mc->ask = ipc_next_id();
-	if (front->c->parent == NULL || ipc_send(front->c->parent,
-	    IMSG_METRICS_REQ, mc->ask, &e, -1) == -1) {
-		mconn_finish(mc, NULL);
+	for (size_t i = 0; i < NPEERS; i++)
+		asked += mconn_ask(mc, i);
+	if (asked == 0) {
+		mconn_finish(mc);
 		return;
 	}
-	if ((mc->wait = evtimer_new(front->c->base, mconn_parent_late,
-	    mc)) == NULL)
+	if ((mc->wait = evtimer_new(front->c->base, mconn_late, mc)) == NULL)
 		fatalx("%s: evtimer_new", __func__);
 	evtimer_add(mc->wait, &tv);
 }

@@ -2,8 +2,9 @@
  * front_metrics.c: the counters behind GET /metrics and the plain-HTTP
  * listener that serves them ("metrics on ADDR port N", ballastd(8),
  * METRICS).  Everything is counted in the front's own memory; the lines
- * only the parent knows (child restarts, which children are up) are
- * asked of it per scrape (IMSG_METRICS_REQ).
+ * only the parent knows (child restarts, which children are up) and
+ * those only indexd knows (sync jobs, documents, database errors) are
+ * asked of them per scrape (IMSG_METRICS_REQ) and merged.
  */
 #ifndef BALLAST_FRONT_METRICS_H
 #define BALLAST_FRONT_METRICS_H
@@ -27,6 +28,12 @@ void	front_metrics_ipc(enum proc_id peer, uint64_t usec);
 void	front_metrics_start(struct child *);
 /* c->dispatch[PROC_PARENT]: IMSG_METRICS_REP. */
 void	front_metrics_parent(struct child *, struct ipc_chan *,
+	    struct ipc_msg *);
+/*
+ * c->dispatch[PROC_INDEXD]: IMSG_METRICS_REP here, every other reply to
+ * front_pending_dispatch().
+ */
+void	front_metrics_peer(struct child *, struct ipc_chan *,
 	    struct ipc_msg *);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "ballastd/front.h"
 #include "ballastd/front_mcp.h"
+#include "ballastd/front_static.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -22,15 +23,22 @@ static void	route_healthz(struct front_req *);
 
 #define AUTHD(m, path, op)	{ m, path, front_proxy_authd, op, NULL }
 #define CONTENT(m, path, op, act) { m, path, front_content, op, act }
+/* The web console's files: not REST, so not in docs/openapi.json. */
+#define CONSOLE(path)		{ HTTP_GET, path, front_static, NULL, NULL }
+/* Sessions: JSON tokens, or the console's cookie mode (front_session.c). */
+#define SESSION(m, path, op)	{ m, path, front_session, op, NULL }
 
 /* docs/api.md describes each; authd decides every one of them. */
 static const struct front_route routes[] = {
 	{ HTTP_GET,	"/healthz",	route_healthz, NULL, NULL },
 	{ HTTP_GET,	"/v1/openapi.json", front_openapi, NULL, NULL },
 
-	AUTHD(HTTP_POST,   "/v1/auth/login",			"auth.login"),
-	AUTHD(HTTP_POST,   "/v1/auth/refresh",			"auth.refresh"),
-	AUTHD(HTTP_POST,   "/v1/auth/logout",			"auth.logout"),
+	CONSOLE("/"),
+	CONSOLE("/assets/*"),
+
+	SESSION(HTTP_POST, "/v1/auth/login",			"auth.login"),
+	SESSION(HTTP_POST, "/v1/auth/refresh",			"auth.refresh"),
+	SESSION(HTTP_POST, "/v1/auth/logout",			"auth.logout"),
 	AUTHD(HTTP_GET,    "/v1/me",				"me"),
 	AUTHD(HTTP_GET,    "/v1/orgs",				"org.list"),
 	AUTHD(HTTP_POST,   "/v1/orgs",				"org.create"),
@@ -75,6 +83,9 @@ static const struct front_route routes[] = {
 	CONTENT(HTTP_GET,    "/v1/sources/*/jobs",		"job.list", "read"),
 	CONTENT(HTTP_GET,    "/v1/jobs/*",			"job.get", "read"),
 	CONTENT(HTTP_POST,   "/v1/jobs/*/cancel",		"job.cancel", "write"),
+	/* OAuth sources (gmail, gdrive): the code exchange runs in indexd */
+	CONTENT(HTTP_POST,   "/v1/sources/*/oauth/start",	"source.oauth_start", "write"),
+	CONTENT(HTTP_GET,    "/v1/oauth/callback",		"source.oauth_callback", "write"),
 
 	/* MCP (front_mcp.c): POST only; GET and DELETE get 405 */
 	{ HTTP_POST,	"/mcp",		front_mcp, NULL, NULL },

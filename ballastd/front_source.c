@@ -447,6 +447,16 @@ create_decided(struct front_req *req, struct front_content_run *run,
 	if (source_body(req, s, 0) == -1)
 		return;
 	s->personal = json_is_true(json_object_get(s->rest, "personal"));
+	/* gmail and gdrive default to personal (indexd does the same) */
+	if (json_object_get(s->rest, "personal") == NULL) {
+		const char *t = json_string_value(json_object_get(s->rest,
+		    "type"));
+		if (t != NULL && (strcmp(t, "gmail") == 0 ||
+		    strcmp(t, "gdrive") == 0)) {
+			s->personal = 1;
+			json_object_set_new(s->rest, "personal", json_true());
+		}
+	}
 	if (source_take(req, s, d) == -1)
 		return;
 	if (s->personal && s->owner[0] == '\0') {

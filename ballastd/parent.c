@@ -71,7 +71,7 @@ parent_child_env(void)
 {
 	static const char *const keep[] = {
 		"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
-		"BALLAST_SANDBOX_LOG", "TZ"
+		"BALLAST_SANDBOX_LOG", "BALLAST_LSAN", "TZ"
 	};
 	static char	*env[nitems(keep) + 1];
 	size_t		 n = 0;

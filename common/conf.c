@@ -92,6 +92,8 @@ static const struct conf_setting conf_settings[] = {
 	USER("fetcher", PROC_FETCHER),
 	{ { "limit", "connections" },	CK_NUMBER,
 	    FIELD(max_connections), 1, 1000000 },
+	{ { "limit", "connections-per-address" }, CK_NUMBER,
+	    FIELD(max_conns_per_addr), 1, 1000000 },
 	{ { "limit", "header-size" },	CK_SIZE,
 	    FIELD(max_header_size), KB, MB },
 	{ { "limit", "body-size" },	CK_SIZE,
@@ -113,6 +115,8 @@ static const struct conf_setting conf_settings[] = {
 	    FIELD(session_lifetime), 300, 31536000 },
 	{ { "login", "attempts" },	CK_RATE,
 	    FIELD(login_attempts), 1, 86400 },
+	{ { "search", "rate" },		CK_RATE,
+	    FIELD(search_rate), 1, 1000000 },
 	{ { "sync", "workers" },	CK_NUMBER, FIELD(sync_workers), 1, 64 },
 	{ { "sync", "timeout" },	CK_NUMBER,
 	    FIELD(sync_timeout), 10, 86400 },
@@ -205,6 +209,7 @@ conf_defaults(struct ballast_conf *c)
 	strlcpy(c->user[PROC_INDEXD], "_ballastidx", sizeof(c->user[0]));
 	strlcpy(c->user[PROC_FETCHER], "_ballastfetch", sizeof(c->user[0]));
 	c->max_connections = 1024;
+	c->max_conns_per_addr = 256;
 	c->max_header_size = 16 * KB;
 	c->max_body_size = 16 * MB;
 	c->header_timeout = 10;
@@ -217,6 +222,8 @@ conf_defaults(struct ballast_conf *c)
 	c->session_lifetime = 2592000;
 	c->login_attempts = 5;
 	c->login_window = 60;
+	c->search_rate = 600;
+	c->search_window = 60;
 	c->sync_workers = 2;
 	c->sync_timeout = 300;
 	strlcpy(c->vectors, "postgres", sizeof(c->vectors));
@@ -568,6 +575,9 @@ conf_listen(struct conf_parser *p, const char *name,
 _Static_assert(offsetof(struct ballast_conf, login_window) ==
     offsetof(struct ballast_conf, login_attempts) + sizeof(uint64_t),
     "login attempts and window must be adjacent");
+_Static_assert(offsetof(struct ballast_conf, search_window) ==
+    offsetof(struct ballast_conf, search_rate) + sizeof(uint64_t),
+    "search rate and window must be adjacent");
 static int
 conf_rate(struct conf_parser *p, const char *name,
     const struct conf_setting *s, char (*args)[CONF_STR_MAX])

@@ -45,6 +45,7 @@ struct ballast_conf {
 	char		user[PROC_MAX][64];
 
 	/* front limits */
+	uint64_t	max_conns_per_addr;	/* from one client address */
 	uint64_t	max_connections;
 	uint64_t	max_header_size;	/* bytes, request line + headers */
 	uint64_t	max_body_size;		/* bytes */
@@ -64,6 +65,8 @@ struct ballast_conf {
 	uint64_t	session_lifetime;	/* seconds a login session lives */
 	uint64_t	login_attempts;		/* failed logins allowed ... */
 	uint64_t	login_window;		/* ... per this many seconds */
+	uint64_t	search_rate;		/* searches per principal ... */
+	uint64_t	search_window;		/* ... per this many seconds */
 
 	/* indexd's sync engine */
 	uint64_t	sync_workers;		/* sync runs at once, per indexd */

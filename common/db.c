@@ -1,6 +1,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpq-events.h>
+
 #include "common/db.h"
 #include "common/log.h"
 #include "common/sandbox.h"
@@ -187,4 +189,29 @@ db_sandbox(const char *conninfo, char *promises, size_t len, int unveil)
 		log_warnx("%s: cannot prepare the sandbox for the database",
 		    __func__);
 	return rv == 0 ? 0 : -1;
+}
+
+static int
+db_error_event(PGEventId id, void *info, void *arg)
+{
+	const PGEventResultCreate	*rc = info;
+	ExecStatusType			 st;
+
+	if (id != PGEVT_RESULTCREATE || arg == NULL)
+		return 1;
+	st = PQresultStatus(rc->result);
+	if (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE)
+		(*(uint64_t *)arg)++;
+	return 1;	/* 0 would make libpq fail the result */
+}
+
+int
+db_count_errors(PGconn *db, uint64_t *counter)
+{
+	if (!PQregisterEventProc(db, db_error_event, "ballast-db-errors",
+	    counter)) {
+		log_warnx("%s: cannot watch the database connection", __func__);
+		return -1;
+	}
+	return 0;
 }

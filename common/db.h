@@ -2,6 +2,8 @@
 #ifndef BALLAST_DB_H
 #define BALLAST_DB_H
 
+#include <stdint.h>
+
 #include <libpq-fe.h>
 
 /*
@@ -12,6 +14,12 @@
 PGconn		*db_connect(const char *conninfo, const char *who);
 /* "ok" or why not; tries one reset when the connection is bad. */
 const char	*db_health(PGconn *);
+/*
+ * Count every failed statement on this connection into *counter (a libpq
+ * event procedure: it sees every result, whoever made the query, and
+ * lives as long as the connection object, resets included).
+ */
+int		 db_count_errors(PGconn *, uint64_t *counter);
 
 /*
  * What libpq needs after the sandbox to connect again with this conninfo

@@ -127,6 +127,7 @@ static const struct ipc_field auth_verify_fields[] = {
 	FLD(struct imsg_auth_verify, request_id, IPC_K_STR, 1, 32),
 	FLD(struct imsg_auth_verify, action, IPC_K_STR, 1, 16),
 	OPT(struct imsg_auth_verify, collection, IPC_K_STR, 1, 64),
+	OPT(struct imsg_auth_verify, op, IPC_K_STR, 1, 64),
 };
 static const struct ipc_field auth_decision_fields[] = {
 	FLD(struct imsg_auth_decision, status, IPC_K_U64, 100, 599),
@@ -174,6 +175,7 @@ static const struct ipc_field fetch_start_fields[] = {
 	OPT(struct imsg_fetch_start, credential, IPC_K_BIN, 0,
 	    FETCH_MAX_CREDENTIAL),
 	FLD(struct imsg_fetch_start, cursor, IPC_K_STR, 0, FETCH_MAX_CURSOR),
+	OPT(struct imsg_fetch_start, oauth, IPC_K_BIN, 2, FETCH_MAX_OAUTH),
 };
 static const struct ipc_field fetch_doc_fields[] = {
 	FLD(struct imsg_fetch_doc, external_id, IPC_K_STR, 1, 512),
@@ -193,10 +195,16 @@ static const struct ipc_field fetch_done_fields[] = {
 static const struct ipc_field fetch_error_fields[] = {
 	FLD(struct imsg_fetch_error, message, IPC_K_STR, 0, 1024),
 	FLD(struct imsg_fetch_error, transient, IPC_K_BOOL, 0, 0),
+	OPT(struct imsg_fetch_error, reauth, IPC_K_BOOL, 0, 0),
+};
+static const struct ipc_field fetch_tokens_fields[] = {
+	FLD(struct imsg_fetch_tokens, credential, IPC_K_BIN, 2,
+	    FETCH_MAX_CREDENTIAL),
 };
 static const struct ipc_field ctl_admin_fields[] = {
 	FLD(struct imsg_ctl_admin, op, IPC_K_STR, 1, 32),
 	FLD(struct imsg_ctl_admin, arg, IPC_K_STR, 0, 64),
+	OPT(struct imsg_ctl_admin, data, IPC_K_BIN, 1, 4096),
 };
 
 #define P(x)		PROC_BIT(PROC_##x)
@@ -287,11 +295,12 @@ static const struct ipc_msgdef ipc_msgdefs[IMSG_MAX] = {
 	[IMSG_INDEX_REP] = { "IMSG_INDEX_REP",
 	    BODY(struct imsg_auth_rep, auth_rep_fields),
 	    P(INDEXD), P(FRONT), 0 },
+	/* GET /metrics: the front asks the parent and indexd */
 	[IMSG_METRICS_REQ] = { "IMSG_METRICS_REQ", EMPTY,
-	    P(FRONT), P(PARENT), 0 },
+	    P(FRONT), P(PARENT) | P(AUTHD) | P(INDEXD), 0 },
 	[IMSG_METRICS_REP] = { "IMSG_METRICS_REP",
 	    BODY(struct imsg_metrics, metrics_fields),
-	    P(PARENT), P(FRONT), 0 },
+	    P(PARENT) | P(AUTHD) | P(INDEXD), P(FRONT), 0 },
 	[IMSG_FETCH_SPAWN] = { "IMSG_FETCH_SPAWN",
 	    BODY(struct imsg_fetch_spawn, fetch_spawn_fields),
 	    P(INDEXD), P(PARENT), 0 },
@@ -326,6 +335,10 @@ static const struct ipc_msgdef ipc_msgdefs[IMSG_MAX] = {
 	[IMSG_CTL_ADMIN_REP] = { "IMSG_CTL_ADMIN_REP",
 	    BODY(struct imsg_ctl_result, ctl_result_fields),
 	    P(INDEXD) | P(PARENT), P(PARENT) | P(CTL), 0 },
+	/* fetcher -> indexd only: the fetcher has no other peer */
+	[IMSG_FETCH_TOKENS] = { "IMSG_FETCH_TOKENS",
+	    BODY(struct imsg_fetch_tokens, fetch_tokens_fields),
+	    P(FETCHER), P(INDEXD), 0 },
 };
 
 #undef P

@@ -89,10 +89,11 @@ enum ipc_type {
 
 	/*
 	 * GET /metrics: the front asks the parent for the metric lines only
-	 * the parent knows (child restarts, which children are up).
+	 * the parent knows (child restarts, which children are up) and
+	 * indexd for its own (sync jobs, documents, database errors).
 	 */
-	IMSG_METRICS_REQ,	/* empty, front -> parent */
-	IMSG_METRICS_REP,	/* imsg_metrics, parent -> front */
+	IMSG_METRICS_REQ,	/* empty, front -> parent, indexd */
+	IMSG_METRICS_REP,	/* imsg_metrics, parent, indexd -> front */
 
 	/*
 	 * Sync runs.  indexd asks the parent for a fetcher (only the parent
@@ -120,6 +121,13 @@ enum ipc_type {
 	 */
 	IMSG_CTL_ADMIN,		/* imsg_ctl_admin */
 	IMSG_CTL_ADMIN_REP,	/* imsg_ctl_result */
+
+	/*
+	 * OAuth sources: a fetcher that refreshed (or first obtained) its
+	 * source's tokens sends the whole new credential so indexd has keyd
+	 * seal it and stores it before the run ends.
+	 */
+	IMSG_FETCH_TOKENS,	/* imsg_fetch_tokens, fetcher -> indexd */
 
 	IMSG_MAX
 };
@@ -243,6 +251,8 @@ struct imsg_auth_verify {
 	char		*request_id;
 	char		*action;	/* "read", "write" */
 	char		*collection;	/* optional: one collection's id */
+	char		*op;		/* optional: indexd's op ("search"
+					   is rate limited per principal) */
 };
 
 struct imsg_auth_decision {
@@ -314,6 +324,11 @@ struct imsg_fetch_start {
 	char		*config;	/* the source's config, JSON object */
 	struct ipc_bin	 credential;	/* optional: JSON text, plaintext */
 	char		*cursor;	/* "" on a first run */
+	/*
+	 * optional: an OAuth code exchange instead of a sync, JSON text
+	 * {"code", "verifier"}; the run answers IMSG_FETCH_TOKENS and DONE
+	 */
+	struct ipc_bin	 oauth;
 };
 
 /* One document; indexd checks it again like a pushed one. */
@@ -343,11 +358,23 @@ struct imsg_fetch_done {
 struct imsg_fetch_error {
 	char		*message;	/* never a secret */
 	int		 transient;	/* 1: worth retrying later */
+	/*
+	 * optional: 1 when the provider revoked the source's OAuth grant;
+	 * indexd marks the source needs_reauth and never retries
+	 */
+	int		 reauth;
+};
+
+/* The source's whole new credential (JSON text), to be sealed. */
+#define FETCH_MAX_OAUTH		4096
+struct imsg_fetch_tokens {
+	struct ipc_bin	 credential;
 };
 
 struct imsg_ctl_admin {
-	char		*op;		/* "rewrap", "secrets", "sync" */
+	char		*op;		/* "rewrap", "secrets", "sync", ... */
 	char		*arg;		/* "sync": the source id; else "" */
+	struct ipc_bin	 data;		/* optional: "secret-set": the value */
 };
 
 enum ipc_kind {

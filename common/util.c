@@ -55,10 +55,27 @@ utf8_valid(const char *str, size_t len)
 	size_t	 i = 0;
 
 	while (i < len) {
-		unsigned char	 c = s[i];
+		unsigned char	 c;
 		size_t		 n;
 		uint32_t	 cp;
+		uint64_t	 w;
 
+		/*
+		 * Eight ASCII bytes at a time: no high bit set and no zero
+		 * byte (the classic has-zero-byte test).  Most of what
+		 * crosses IPC is ASCII, and this check ran on every byte.
+		 */
+		while (len - i >= 8) {
+			memcpy(&w, s + i, 8);
+			if ((w & 0x8080808080808080ULL) != 0 ||
+			    ((w - 0x0101010101010101ULL) & ~w &
+			    0x8080808080808080ULL) != 0)
+				break;
+			i += 8;
+		}
+		if (i == len)
+			break;
+		c = s[i];
 		if (c == 0)
 			return 0;
 		if (c < 0x80) {

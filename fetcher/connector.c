@@ -11,7 +11,8 @@
 #include "fetcher/connector.h"
 
 static const struct connector *const connectors[] = {
-	&conn_files, &conn_postgres, &conn_http, &conn_imap,
+	&conn_files, &conn_postgres, &conn_http, &conn_imap, &conn_gmail,
+    &conn_gdrive,
 };
 
 const struct connector *
@@ -26,7 +27,7 @@ connector_find(const char *type)
 const char *
 connector_types(void)
 {
-	return "files, postgres, http, imap";
+	return "files, postgres, http, imap, gmail, gdrive";
 }
 
 /* The credential parsed; NULL with err when absent or not JSON. */

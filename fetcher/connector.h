@@ -47,6 +47,14 @@ struct fetch_sink {
 	int		(*doc)(struct fetch_sink *, const struct fetch_doc *);
 	/* a document still at the source and unchanged since the cursor */
 	int		(*keep)(struct fetch_sink *, const char *external_id);
+	/*
+	 * OAuth connectors: the source's whole new credential (JSON text)
+	 * after a token refresh or a code exchange, for indexd to seal and
+	 * store.  May be NULL (tests/tools/fetch-run): the tokens are then
+	 * used for this run only.
+	 */
+	int		(*tokens)(struct fetch_sink *, const char *cred,
+			    size_t len);
 	char		 sink_error[FETCH_ERR_MAX];
 	void		*arg;
 };
@@ -67,6 +75,8 @@ struct fetch_result {
 	/* on failure: a message without secrets, and whether to retry */
 	char		 error[FETCH_ERR_MAX];
 	int		 transient;
+	/* 1: the provider revoked the OAuth grant (needs authorization) */
+	int		 reauth;
 };
 
 /* What the fetcher's sandbox must leave open for a run. */
@@ -99,6 +109,8 @@ extern const struct connector	conn_files;
 extern const struct connector	conn_postgres;
 extern const struct connector	conn_http;
 extern const struct connector	conn_imap;
+extern const struct connector	conn_gmail;
+extern const struct connector	conn_gdrive;
 
 /*
  * Helpers every connector uses (fetcher/connector.c).

@@ -31,6 +31,7 @@
 #include "common/util.h"
 #include "fetcher/connector.h"
 #include "fetcher/fetcher.h"
+#include "fetcher/oauth.h"
 
 #define FETCH_START_TIMEOUT_MS	30000
 #define FETCH_MAX_ID		512
@@ -213,6 +214,22 @@ sink_keep(struct fetch_sink *sk, const char *id)
 	return 0;
 }
 
+/* New OAuth tokens: the whole credential, for indexd to seal. */
+static int
+sink_tokens(struct fetch_sink *sk, const char *cred, size_t len)
+{
+	struct fsink			*fs = sk->arg;
+	struct imsg_fetch_tokens	 t;
+
+	if (len < 2 || len > FETCH_MAX_CREDENTIAL)
+		return -1;
+	t.credential.data = (uint8_t *)cred;
+	t.credential.len = len;
+	fetcher_send(fs->fd, IMSG_FETCH_TOKENS, &t);
+	log_info("%s: new tokens sent to indexd", __func__);
+	return 0;
+}
+
 /* Wait for and read the one IMSG_FETCH_START. */
 static void
 fetcher_recv_start(struct ipc_msg *msg)
@@ -242,7 +259,7 @@ fetcher_recv_start(struct ipc_msg *msg)
 
 /* End the run with an error indexd can show; does not return. */
 static __attribute__((noreturn)) void
-fetcher_error(const char *message, int transient)
+fetcher_error_reauth(const char *message, int transient, int reauth)
 {
 	struct imsg_fetch_error	 e;
 	char			 buf[1024];
@@ -255,8 +272,15 @@ fetcher_error(const char *message, int transient)
 	log_warnx("%s: %s", __func__, buf);
 	e.message = buf;
 	e.transient = transient;
+	e.reauth = reauth ? 1 : 0;
 	fetcher_send(PROC_PARENT_FD, IMSG_FETCH_ERROR, &e);
 	exit(0);
+}
+
+static __attribute__((noreturn)) void
+fetcher_error(const char *message, int transient)
+{
+	fetcher_error_reauth(message, transient, 0);
 }
 
 /* Close the sandbox around what the connector says it needs. */
@@ -308,6 +332,59 @@ fetcher_run(const struct connector *c, struct imsg_fetch_start *st,
 	return rc;
 }
 
+/*
+ * An OAuth code exchange instead of a sync (the callback of
+ * POST /v1/sources/{id}/oauth/start): the tokens go to indexd with
+ * IMSG_FETCH_TOKENS; the cursor is reset ("") since the account may be
+ * another one.
+ */
+static int
+fetcher_exchange(struct imsg_fetch_start *st, json_t *config,
+    struct fetch_sink *sink, struct fetch_result *res)
+{
+	struct fetch_job	 job;
+	struct gconf		 c;
+	json_t			*o;
+	const char		*code, *verifier;
+	int			 rc;
+
+	memset(res, 0, sizeof(*res));
+	memset(&job, 0, sizeof(job));
+	job.type = st->type;
+	job.config = config;
+	job.credential = (const char *)st->credential.data;
+	job.credential_len = st->credential.len;
+	job.cursor = "";
+	o = json_loadb((const char *)st->oauth.data, st->oauth.len,
+	    JSON_REJECT_DUPLICATES, NULL);
+	code = json_string_value(json_object_get(o, "code"));
+	verifier = json_string_value(json_object_get(o, "verifier"));
+	rc = -1;
+	if (code == NULL || verifier == NULL)
+		strlcpy(res->error, "the authorization request is malformed",
+		    sizeof(res->error));
+	else if (gconf_load(config, st->type, (const char *const []){
+	    "query", "max_messages", "max_files", NULL }, "https://invalid",
+	    "", &c, res->error, sizeof(res->error)) == -1)
+		;
+	else
+		rc = goauth_exchange(&c, &job, code, verifier, sink, res);
+	if (o != NULL) {
+		if (code != NULL)
+			explicit_bzero((char *)code, strlen(code));
+		if (verifier != NULL)
+			explicit_bzero((char *)verifier, strlen(verifier));
+		json_decref(o);
+	}
+	explicit_bzero(st->oauth.data, st->oauth.len);
+	if (st->credential.data != NULL)
+		explicit_bzero(st->credential.data, st->credential.len);
+	res->cursor[0] = '\0';
+	res->complete = 0;
+	res->reauth = 0;	/* a refused code says nothing of the grant */
+	return rc;
+}
+
 /* The end of a run: DONE, or ERROR with the connector's message. */
 static void
 fetcher_end(struct fsink *fs, struct fetch_sink *sink,
@@ -320,9 +397,9 @@ fetcher_end(struct fsink *fs, struct fetch_sink *sink,
 	log_info("%s: %zu documents, %zu kept", __func__, fs->ndocs,
 	    fs->nkept);
 	if (rc == -1)
-		fetcher_error(res->error[0] ? res->error :
+		fetcher_error_reauth(res->error[0] ? res->error :
 		    sink->sink_error[0] ? sink->sink_error :
-		    "the connector failed", res->transient);
+		    "the connector failed", res->transient, res->reauth);
 	n = strnlen(res->cursor, sizeof(res->cursor));
 	if (n == sizeof(res->cursor) || !utf8_valid(res->cursor, n))
 		fetcher_error("the connector returned a bad cursor", 0);
@@ -388,8 +465,15 @@ fetcher_main(int argc, char **argv)
 	memset(&sink, 0, sizeof(sink));
 	sink.doc = sink_doc;
 	sink.keep = sink_keep;
+	sink.tokens = sink_tokens;
 	sink.arg = &fs;
-	rc = fetcher_run(c, st, config, &sink, &res);
+	if (st->oauth.data != NULL) {
+		if (strcmp(st->type, "gmail") != 0 &&
+		    strcmp(st->type, "gdrive") != 0)
+			fetcher_error("this source type has no OAuth", 0);
+		rc = fetcher_exchange(st, config, &sink, &res);
+	} else
+		rc = fetcher_run(c, st, config, &sink, &res);
 	fetcher_end(&fs, &sink, &res, rc);
 	json_decref(config);
 	ipc_msg_clear(&msg);

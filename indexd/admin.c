@@ -12,6 +12,7 @@
 #include "common/util.h"
 #include "indexd/admin.h"
 #include "indexd/job.h"
+#include "indexd/secret.h"
 #include "indexd/sync.h"
 
 #define REWRAP_COLS	5	/* id, org, owner, salt, sealed */
@@ -244,6 +245,8 @@ admin_request(struct child *c, PGconn *db, uint64_t id,
 		admin_secrets(c, db, id);
 	else if (strcmp(a->op, "sync") == 0)
 		admin_sync(c, db, id, a->arg);
+	else if (strncmp(a->op, "secret-", 7) == 0)
+		secret_admin(c, db, id, a);
 	else
 		admin_answer(c, id, 0, "unknown request");
 }

@@ -4,6 +4,7 @@
 
 #include "common/util.h"
 #include "indexd/engine.h"
+#include "indexd/metrics.h"
 
 #define PREP_CONNS	4
 #define PREP_NAMES	32
@@ -55,13 +56,18 @@ engine_prepared(PGconn *db, const char *name, const char *sql, int nparams,
 			return PQexecParams(db, sql, nparams, NULL, values,
 			    lengths, formats, resultformat);
 		r = PQprepare(db, name, sql, nparams, NULL);
+		if (r == NULL)
+			metrics_pg_error();	/* not sent: no result to see */
 		if (PQresultStatus(r) != PGRES_COMMAND_OK)
 			return r;
 		PQclear(r);
 		pp->names[pp->n++] = name;
 	}
-	return PQexecPrepared(db, name, nparams, values, lengths, formats,
+	r = PQexecPrepared(db, name, nparams, values, lengths, formats,
 	    resultformat);
+	if (r == NULL)
+		metrics_pg_error();
+	return r;
 }
 
 int
@@ -70,6 +76,8 @@ engine_exec(PGconn *db, const char *sql, char *err, size_t errlen)
 	PGresult	*r = PQexec(db, sql);
 	int		 ok;
 
+	if (r == NULL)
+		metrics_pg_error();
 	ok = PQresultStatus(r) == PGRES_COMMAND_OK ||
 	    PQresultStatus(r) == PGRES_TUPLES_OK;
 	if (!ok && err != NULL)
@@ -96,6 +104,12 @@ engine_open(struct engine *e, PGconn *db, const char *embedder,
 		return -1;
 	}
 	if (store_load(e->store, db, err, errlen) == -1) {
+		engine_close(e);
+		return -1;
+	}
+	/* vectors of another embedder: vector search waits for a reindex */
+	if (strcmp(e->store->name, "postgres") == 0 &&
+	    embedder_check_store(e->emb, db, err, errlen) == -1) {
 		engine_close(e);
 		return -1;
 	}

@@ -18,8 +18,11 @@
 #include "common/sandbox.h"
 #include "indexd/admin.h"
 #include "indexd/engine.h"
+#include "indexd/reindex.h"
+#include "indexd/secret.h"
 #include "indexd/indexd.h"
 #include "indexd/job.h"
+#include "indexd/metrics.h"
 #include "indexd/serve.h"
 #include "indexd/source.h"
 #include "indexd/sync.h"
@@ -43,6 +46,10 @@ indexd_dispatch_front(struct child *c, struct ipc_chan *chan,
 	struct serve_reply	 r;
 	struct imsg_auth_rep	 rep;
 
+	if (msg->type == IMSG_METRICS_REQ) {
+		metrics_reply(chan, msg->id, &indexd.engine);
+		return;
+	}
 	if (msg->type != IMSG_INDEX_REQ) {
 		log_warnx("%s: %s ignored", __func__, ipc_type_name(msg->type));
 		return;
@@ -66,7 +73,8 @@ indexd_dispatch_keyd(struct child *c, struct ipc_chan *chan,
 	switch (msg->type) {
 	case IMSG_KEY_RESULT:
 	case IMSG_KEY_ERROR:
-		if (!admin_key_reply(c, indexd.db, msg))
+		if (!admin_key_reply(c, indexd.db, msg) &&
+		    !secret_key_reply(c, indexd.db, msg))
 			sync_keyd(msg);
 		break;
 	default:
@@ -85,7 +93,12 @@ indexd_dispatch_parent(struct child *c, struct ipc_chan *chan,
 		sync_parent(msg);
 		break;
 	case IMSG_CTL_ADMIN:
-		admin_request(c, indexd.db, msg->id, msg->body);
+		if (strcmp(((struct imsg_ctl_admin *)msg->body)->op,
+		    "reindex") == 0)
+			reindex_admin(c, indexd.db, &indexd.engine, msg->id,
+			    msg->body);
+		else
+			admin_request(c, indexd.db, msg->id, msg->body);
 		break;
 	default:
 		log_warnx("%s: %s ignored", __func__, ipc_type_name(msg->type));
@@ -93,11 +106,19 @@ indexd_dispatch_parent(struct child *c, struct ipc_chan *chan,
 	}
 }
 
+/* keyd (re)connected: open the deployment secrets again. */
+static void
+indexd_peer_change(struct child *c, enum proc_id peer, int up)
+{
+	if (peer == PROC_KEYD && up)
+		secret_init(c, indexd.db);
+}
+
 void
 indexd_main(int argc, char **argv)
 {
 	static struct child	 c;
-	char			 promises[64] = "stdio";
+	char			 promises[128] = "stdio";
 	char			 err[512];
 
 	child_boot(&c, PROC_INDEXD, argc, argv);
@@ -108,12 +129,21 @@ indexd_main(int argc, char **argv)
 
 	/* The database connection is made while we may still read files. */
 	indexd.db = db_connect(c.conf.db_index, "indexd");
+	metrics_pg_watch(indexd.db);
 	/* what libpq needs to connect again from inside the sandbox */
 	if (db_sandbox(c.conf.db_index, promises, sizeof(promises), 1) == -1)
 		fatalx("indexd: cannot sandbox the database connection");
 	explicit_bzero(c.conf.db_index, sizeof(c.conf.db_index));
-	if (engine_open(&indexd.engine, indexd.db, "builtin", "postgres",
-	    err, sizeof(err)) == -1)
+	/* the embedder's settings; its API key is asked for per request */
+	embedder_configure(&c.conf, secret_get);
+	if (embedder_sandbox(promises, sizeof(promises), 1) == -1)
+		fatalx("indexd: cannot sandbox the embedder");
+	/* the vector store's settings; Qdrant's API key too per request */
+	store_qdrant_setup(&c.conf);
+	if (store_qdrant_sandbox(&c.conf, promises, sizeof(promises)) == -1)
+		fatalx("indexd: cannot sandbox the qdrant store");
+	if (engine_open(&indexd.engine, indexd.db, c.conf.embedder,
+	    c.conf.vectors, err, sizeof(err)) == -1)
 		fatalx("indexd: %s", err);
 
 	/* No chroot: libpq must find PostgreSQL's socket again on reset. */
@@ -128,10 +158,12 @@ indexd_main(int argc, char **argv)
 	if (sandbox_pledge(promises) == -1)
 		fatal("indexd: sandbox");
 	c.health = indexd_health;
+	c.peer_change = indexd_peer_change;
 	c.dispatch[PROC_FRONT] = indexd_dispatch_front;
 	c.dispatch[PROC_KEYD] = indexd_dispatch_keyd;
 	c.dispatch[PROC_PARENT] = indexd_dispatch_parent;
 	source_init(&c.conf);
+	source_set_key(indexd.key);
 	sync_init(&c, &indexd.engine);
 	child_serve(&c);
 }

@@ -6,6 +6,7 @@
 #include "common/util.h"
 #include "indexd/ingest.h"
 #include "indexd/job.h"
+#include "indexd/metrics.h"
 
 /*
  * The external ids a run saw.
@@ -87,6 +88,8 @@ res_ok(PGresult *r, ExecStatusType want, const char *what, char *err,
 {
 	if (PQresultStatus(r) == want)
 		return 0;
+	if (r == NULL)
+		metrics_pg_error();	/* not sent: the watch saw nothing */
 	snprintf(err, errlen, "%s: %.*s", what,
 	    (int)strcspn(PQresultErrorMessage(r), "\n"),
 	    PQresultErrorMessage(r));
@@ -159,7 +162,8 @@ static const char claim_take[] =
     "FROM sources s LEFT JOIN users u ON u.id = s.owner_user "
     "WHERE j.id = $1 AND s.id = j.source_id RETURNING "
     "j.id, s.id, s.collection_id, s.org_id, coalesce(s.owner_user::text, ''), "
-    "s.type, s.config::text, s.credentials, s.cursor, u.key_salt, j.attempt";
+    "s.type, s.config::text, s.credentials, s.cursor, u.key_salt, j.attempt, "
+    "j.trigger";
 
 static int
 claim_fill(PGresult *r, struct job_claim *j, char *err, size_t errlen)
@@ -177,6 +181,7 @@ claim_fill(PGresult *r, struct job_claim *j, char *err, size_t errlen)
 	j->config = xstrdup(PQgetvalue(r, 0, 6));
 	strlcpy(j->cursor, PQgetvalue(r, 0, 8), sizeof(j->cursor));
 	j->attempt = (int)strtol(PQgetvalue(r, 0, 10), NULL, 10);
+	strlcpy(j->trigger, PQgetvalue(r, 0, 11), sizeof(j->trigger));
 	if (!PQgetisnull(r, 0, 7)) {
 		b = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 7),
 		    &len);
@@ -264,7 +269,7 @@ static const char sched_reap[] =
 static const char sched_due[] =
     "WITH due AS (UPDATE sources SET next_run_at = now() + "
     "schedule_seconds * interval '1 second' WHERE next_run_at <= now() "
-    "AND schedule_seconds > 0 RETURNING id, collection_id, owner_user) "
+    "AND schedule_seconds > 0 AND NOT needs_reauth RETURNING id, collection_id, owner_user) "
     "INSERT INTO sync_jobs (source_id, collection_id, owner_user, trigger) "
     "SELECT id, collection_id, owner_user, 'schedule' FROM due "
     "ON CONFLICT (source_id) WHERE state IN ('pending', 'running') "
@@ -547,4 +552,95 @@ job_create_manual(PGconn *db, const struct scope *sc, const char *source,
 	    rv == -1 ? 0 : errlen) == -1)
 		return -1;
 	return rv;
+}
+
+/*
+ * OAuth sources.
+ */
+
+int
+job_create_oauth(PGconn *db, const struct scope *sc, const char *source,
+    const char *worker, struct job_claim *j, char *err, size_t errlen)
+{
+	const char	*p[2] = { source, worker };
+	PGresult	*r;
+	char		 id[UUID_STR_LEN];
+	int		 rv;
+
+	memset(j, 0, sizeof(*j));
+	err[0] = '\0';
+	if (engine_exec(db, "BEGIN", err, errlen) == -1)
+		return -1;
+	if (scope_apply(db, sc, err, errlen) == -1)
+		return end_tx(db, -1, NULL, 0);
+	r = PQexecParams(db, "INSERT INTO sync_jobs (source_id, collection_id, "
+	    "owner_user, trigger) SELECT id, collection_id, owner_user, "
+	    "'oauth' FROM sources WHERE id = $1 ON CONFLICT (source_id) "
+	    "WHERE state IN ('pending', 'running') DO NOTHING RETURNING id",
+	    1, NULL, p, NULL, NULL, 0);
+	rv = res_ok(r, PGRES_TUPLES_OK, "create job", err, errlen);
+	if (rv == 0 && PQntuples(r) == 1) {
+		strlcpy(id, PQgetvalue(r, 0, 0), sizeof(id));
+		PQclear(r);
+		/* claimed at once, in this transaction, by this worker */
+		p[0] = id;
+		r = PQexecParams(db, claim_take, 2, NULL, p, NULL, NULL, 0);
+		rv = res_ok(r, PGRES_TUPLES_OK, "create job", err, errlen);
+		if (rv == 0 && PQntuples(r) == 1)
+			rv = claim_fill(r, j, err, errlen) == -1 ? -1 : 1;
+		else if (rv == 0)
+			rv = -1;
+	} else if (rv == 0) {
+		rv = source_exists(db, source, err, errlen);
+		if (rv == 0)
+			err[0] = '\0';
+		rv = rv == 1 ? 0 : -1;
+	}
+	PQclear(r);
+	if (end_tx(db, rv == -1 ? -1 : 0, rv == -1 ? NULL : err,
+	    rv == -1 ? 0 : errlen) == -1 || rv == -1) {
+		job_claim_free(j);
+		return -1;
+	}
+	return rv;
+}
+
+int
+job_store_credentials(PGconn *db, const char *source, const uint8_t *sealed,
+    size_t len, char *err, size_t errlen)
+{
+	const char	*p[2] = { source, NULL };
+	char		*hex;
+	PGresult	*r;
+
+	hex = xcalloc(1, 2 * len + 3);
+	hex[0] = '\\';
+	hex[1] = 'x';
+	for (size_t i = 0; i < len; i++)
+		snprintf(hex + 2 + 2 * i, 3, "%02x", sealed[i]);
+	p[1] = hex;
+	r = exec_all(db, "store credentials", "UPDATE sources SET credentials "
+	    "= $2::bytea, credentials_rotated_at = now(), needs_reauth = false, "
+	    "updated_at = now() WHERE id = $1", 2, p, PGRES_COMMAND_OK, err,
+	    errlen);
+	free(hex);
+	if (r == NULL)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+int
+job_needs_reauth(PGconn *db, const char *source, char *err, size_t errlen)
+{
+	const char	*p[1] = { source };
+	PGresult	*r;
+
+	r = exec_all(db, "needs reauth", "UPDATE sources SET needs_reauth = "
+	    "true, updated_at = now() WHERE id = $1", 1, p, PGRES_COMMAND_OK,
+	    err, errlen);
+	if (r == NULL)
+		return -1;
+	PQclear(r);
+	return 0;
 }

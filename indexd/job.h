@@ -18,7 +18,7 @@
 #include "indexd/engine.h"
 #include "indexd/scope.h"
 
-#define JOB_LEASE_SECONDS	60
+#define JOB_LEASE_SECONDS	30
 #define JOB_MAX_ATTEMPTS	3
 #define JOB_RETRY_SECONDS	30	/* doubled for every attempt */
 #define JOB_MAX_ERROR		1024
@@ -39,6 +39,7 @@ struct job_claim {
 	int		 has_salt;
 	char		 cursor[FETCH_MAX_CURSOR + 1];
 	int		 attempt;
+	char		 trigger[16];		/* "manual", ..., "oauth" */
 };
 
 struct job_counts {
@@ -104,5 +105,21 @@ int	job_cancelled(PGconn *, const struct job_claim *, const char *worker,
  */
 int	job_create_manual(PGconn *, const struct scope *, const char *source,
 	    char id[UUID_STR_LEN], char *err, size_t errlen);
+
+/*
+ * OAuth sources.  job_create_oauth: an "oauth" job of source (under the
+ * scope) created already running for worker, out filled as a claim: 1,
+ * 0 a job of the source is active, -1 error (err "" when the source is
+ * not in scope).  job_store_credentials: new sealed credentials, the
+ * source authorized again.  job_needs_reauth: the source waits for its
+ * owner to authorize it again (the scheduler skips it).
+ */
+int	job_create_oauth(PGconn *, const struct scope *, const char *source,
+	    const char *worker, struct job_claim *out, char *err,
+	    size_t errlen);
+int	job_store_credentials(PGconn *, const char *source,
+	    const uint8_t *sealed, size_t len, char *err, size_t errlen);
+int	job_needs_reauth(PGconn *, const char *source, char *err,
+	    size_t errlen);
 
 #endif

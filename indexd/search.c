@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/util.h"
 #include "indexd/docbatch.h"
 #include "indexd/search.h"
@@ -228,16 +229,27 @@ vector_ids(struct engine *e, const struct scope *sc,
 	struct vhit	*hits;
 	int64_t		*ids, *keep;
 	const char	*p[7];
-	long		 nk;
+	long		 nk, ns;
 
+	if (e->emb->refuse[0] != '\0') {	/* another embedder's vectors */
+		e->emb->status = 503;
+		strlcpy(err, e->emb->refuse, errlen);
+		free(q);
+		return -1;
+	}
 	if (embed_texts(e->emb, &sp->query, &qlen, 1, q, err, errlen) == -1) {
 		free(q);
 		return -1;
 	}
 	k = has_filters(sp) ? depth * 4 : depth;
 	hits = xcalloc(k, sizeof(*hits));
-	n = store_search(e->store, q, sc, k, hits);
+	ns = store_search(e->store, q, sc, k, hits, err, errlen);
 	free(q);
+	if (ns < 0) {
+		free(hits);
+		return -1;
+	}
+	n = (size_t)ns;
 	ids = xcalloc(n + 1, sizeof(*ids));
 	for (size_t i = 0; i < n; i++)
 		ids[i] = hits[i].chunk_id;
@@ -344,11 +356,23 @@ run_scoped(struct engine *e, const struct scope *sc,
 	if (sp->mode != SEARCH_VECTOR &&
 	    (nkw = keyword_ids(e, sp, colls, depth, &kw, err, errlen)) < 0)
 		goto out;
+	e->store->degraded = 0;
 	if (sp->mode != SEARCH_KEYWORD && (nvec = vector_ids(e, sc, sp, colls,
-	    depth, &vec, err, errlen)) < 0)
-		goto out;
+	    depth, &vec, err, errlen)) < 0) {
+		/* A store outage, and the config says keyword results do. */
+		if (!e->store->unavailable || !e->store->outage_keyword)
+			goto out;
+		log_warnx("search: keyword results only: %s", err);
+		e->store->degraded = 1;
+		nvec = 0;
+		if (sp->mode == SEARCH_VECTOR && (nkw = keyword_ids(e, sp,
+		    colls, depth, &kw, err, errlen)) < 0)
+			goto out;
+	}
 	f = xcalloc(nkw + nvec + 1, sizeof(*f));
-	if (sp->mode == SEARCH_HYBRID)
+	if (e->store->degraded)
+		nf = ranked(kw, nkw, f);
+	else if (sp->mode == SEARCH_HYBRID)
 		nf = rrf_fuse_weighted(kw, nkw, RRF_KEYWORD_WEIGHT, vec,
 		    nvec, 1.0, RRF_HYBRID_K, f);
 	else if (sp->mode == SEARCH_KEYWORD)

@@ -51,6 +51,26 @@ query_personal(const char *q)
 	return 0;
 }
 
+/*
+ * The embedder failed (or vector search is refused): 503 or 502 with
+ * its reason, which names no secret.  0 when it was something else.
+ */
+static int
+reply_embedder(struct engine *e, struct serve_reply *r, const char *err,
+    const char *more)
+{
+	char	 msg[768];
+
+	if (e->emb->status == 0)
+		return 0;
+	snprintf(msg, sizeof(msg), "%s%s", err, more);
+	reply_error(r, e->emb->status, strcmp(err, e->emb->refuse) == 0 ?
+	    "reindex_required" : e->emb->status == 503 ?
+	    "embedder_unavailable" : "embedder_error", msg);
+	e->emb->status = 0;
+	return 1;
+}
+
 static void
 op_push(struct engine *e, const struct grant *g,
     const struct scope *s,
@@ -78,12 +98,14 @@ op_push(struct engine *e, const struct grant *g,
 		return;
 	}
 	memset(&n, 0, sizeof(n));
+	e->emb->status = 0;
 	if (ingest_batch(e, s, rq->params.v[0], personal, &b, &n, err,
 	    sizeof(err)) == -1) {
 		docbatch_free(&b);
 		log_warnx("indexd: push, request %s: %s", rq->request_id, err);
-		reply_error(r, 500, "internal_error", "the documents could "
-		    "not be stored; nothing was written");
+		if (!reply_embedder(e, r, err, "; nothing was written"))
+			reply_error(r, 500, "internal_error", "the documents "
+			    "could not be stored; nothing was written");
 		return;
 	}
 	docbatch_free(&b);
@@ -301,17 +323,29 @@ op_search(struct engine *e, const struct grant *g,
 		reply_error(r, 400, "bad_request", msg);
 		return;
 	}
+	e->emb->status = 0;
 	results = search_run(e, s, &sp, err, sizeof(err));
 	free(meta);
 	json_decref(o);
 	if (results == NULL) {
 		log_warnx("indexd: search, request %s: %s", rq->request_id, err);
-		reply_error(r, 500, "internal_error", "the search failed");
+		if (reply_embedder(e, r, err, ""))
+			return;
+		if (e->store->unavailable)
+			reply_error(r, 503, "vectors_unavailable", "the vector "
+			    "store cannot be reached; try again later or "
+			    "search in keyword mode");
+		else
+			reply_error(r, 500, "internal_error", "the search "
+			    "failed");
 		return;
 	}
 	r->status = 200;
 	r->body = json_pack("{s:o,s:I}", "results", results, "took_ms",
 	    (json_int_t)(now_ms() - t0));
+	/* "qdrant outage keyword": the vector store was down */
+	if (r->body != NULL && e->store->degraded)
+		json_object_set_new(r->body, "degraded", json_true());
 }
 
 /*
@@ -339,6 +373,8 @@ static const struct {
 	{ "source.delete",	1, 0, "write",	source_op_delete },
 	{ "source.credentials",	1, 0, "write",	source_op_credentials },
 	{ "source.sync",	1, 0, "write",	source_op_sync },
+	{ "source.oauth_start",	1, 0, "write",	source_op_oauth_start },
+	{ "source.oauth_callback", 0, 0, "write", source_op_oauth_callback },
 	{ "job.list",		1, 0, "read",	job_op_list },
 	{ "job.get",		1, 0, "read",	job_op_get },
 	{ "job.cancel",		1, 0, "write",	job_op_cancel },

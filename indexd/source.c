@@ -3,17 +3,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
 
 #include "common/log.h"
 #include "common/util.h"
 #include "fetcher/connector.h"
+#include "fetcher/oauth.h"
 #include "indexd/ingest.h"
 #include "indexd/job.h"
 #include "indexd/source.h"
 #include "indexd/sync.h"
 
 static const struct ballast_conf	*source_conf;
+/* derives PKCE verifiers from states (source_set_key) */
+static uint8_t				 pkce_key[32];
 
 #define TS(x)	"to_char(" x " AT TIME ZONE 'UTC', " \
 		"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
@@ -35,6 +41,7 @@ static const struct ballast_conf	*source_conf;
 	"'personal', s.owner_user IS NOT NULL, " \
 	"'schedule_seconds', s.schedule_seconds, " \
 	"'has_credentials', s.credentials IS NOT NULL, " \
+	"'needs_reauth', s.needs_reauth, " \
 	"'credentials_rotated_at', " TS("s.credentials_rotated_at") ", " \
 	"'created_at', " TS("s.created_at") ", " \
 	"'updated_at', " TS("s.updated_at") ", " \
@@ -45,6 +52,16 @@ void
 source_init(const struct ballast_conf *conf)
 {
 	source_conf = conf;
+}
+
+void
+source_set_key(const uint8_t key[32])
+{
+	unsigned int	 n = sizeof(pkce_key);
+	static const char label[] = "ballast oauth pkce v1";
+
+	HMAC(EVP_sha256(), key, 32, (const unsigned char *)label,
+	    sizeof(label) - 1, pkce_key, &n);
 }
 
 static void
@@ -472,6 +489,10 @@ create_parse(json_t *o, const struct grant *g, struct create *c,
 	if ((v = json_object_get(o, "personal")) != NULL && !json_is_boolean(v))
 		return reply_error(r, 400, "bad_request", "\"personal\" must "
 		    "be true or false"), -1;
+	/* mail and drives are someone's own: personal unless said not */
+	if (v == NULL && (strcmp(c->type, "gmail") == 0 ||
+	    strcmp(c->type, "gdrive") == 0))
+		v = json_true();
 	if (json_is_true(v) && g->owner[0] == '\0')
 		return reply_error(r, 403, "forbidden", "this credential "
 		    "cannot make personal sources"), -1;
@@ -714,6 +735,24 @@ source_op_credentials(struct engine *e, const struct grant *g,
 	json_decref(o);
 }
 
+/* A boolean column of the source: 1 true, 0 false or none, -1 error. */
+static int
+source_flag(struct engine *e, const struct scope *s, const char *id,
+    const char *col)
+{
+	const char	*p[1] = { id };
+	char		 sql[128], err[256];
+	PGresult	*r;
+	int		 rv;
+
+	snprintf(sql, sizeof(sql), "SELECT %s FROM sources WHERE id = $1", col);
+	if ((rv = query_row(e, s, sql, 1, p, &r, err, sizeof(err))) == 1) {
+		rv = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+		PQclear(r);
+	}
+	return rv;
+}
+
 void
 source_op_sync(struct engine *e, const struct grant *g,
     const struct scope *s, const struct imsg_index_req *rq,
@@ -725,6 +764,12 @@ source_op_sync(struct engine *e, const struct grant *g,
 
 	if (!in_grant(e, g, s, rq, r, 0))
 		return;
+	if (source_flag(e, s, rq->params.v[0], "needs_reauth") == 1) {
+		reply_error(r, 409, "needs_reauth", "the source's authorization "
+		    "was revoked: authorize it again with POST "
+		    "/v1/sources/{id}/oauth/start");
+		return;
+	}
 	rv = job_create_manual(e->db, s, rq->params.v[0], id, err, sizeof(err));
 	if (rv == -1 && err[0] == '\0')
 		reply_not_found(r, "source");
@@ -829,4 +874,239 @@ job_op_cancel(struct engine *e, const struct grant *g, const struct scope *s,
 		reply_json(r, 200, PQgetvalue(res, 0, 0));
 		PQclear(res);
 	}
+}
+
+/*
+ * OAuth: POST /v1/sources/{id}/oauth/start and GET /v1/oauth/callback.
+ */
+
+/* base64url without padding of n bytes (out: 4 * n / 3 + 4). */
+static void
+b64url(const uint8_t *in, size_t n, char *out)
+{
+	size_t	 i;
+
+	EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+	for (i = 0; out[i] != '\0' && out[i] != '='; i++)
+		out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+	out[i] = '\0';
+}
+
+/* The PKCE verifier of a state: never stored, derived again. */
+static void
+pkce_verifier(const char *state, char out[GOAUTH_STATE_LEN + 1])
+{
+	uint8_t		 mac[32];
+	unsigned int	 n = sizeof(mac);
+	char		 b[64];
+
+	HMAC(EVP_sha256(), pkce_key, sizeof(pkce_key),
+	    (const unsigned char *)state, strlen(state), mac, &n);
+	b64url(mac, sizeof(mac), b);
+	strlcpy(out, b, GOAUTH_STATE_LEN + 1);
+	explicit_bzero(mac, sizeof(mac));
+	explicit_bzero(b, sizeof(b));
+}
+
+/* bytea hex input of SHA-256(state). */
+static void
+state_hash_hex(const char *state, char out[2 * 32 + 3])
+{
+	uint8_t	 h[32];
+
+	SHA256((const unsigned char *)state, strlen(state), h);
+	out[0] = '\\';
+	out[1] = 'x';
+	for (size_t i = 0; i < sizeof(h); i++)
+		snprintf(out + 2 + 2 * i, 3, "%02x", h[i]);
+}
+
+void
+source_op_oauth_start(struct engine *e, const struct grant *g,
+    const struct scope *s, const struct imsg_index_req *rq,
+    struct serve_reply *r)
+{
+	const char	*p[3] = { rq->params.v[0] };
+	char		 err[FETCH_ERR_MAX], state[64], ver[GOAUTH_STATE_LEN + 1];
+	char		 hash[2 * 32 + 3], *url = NULL;
+	uint8_t		 raw[32];
+	json_t		*config = NULL;
+	PGresult	*res;
+	int		 rv;
+
+	if (!in_grant(e, g, s, rq, r, 0))
+		return;
+	if (g->user[0] == '\0') {
+		reply_error(r, 403, "forbidden", "authorizing a source needs a "
+		    "user");
+		return;
+	}
+	rv = query_row(e, s, "SELECT type, config::text, credentials IS NOT "
+	    "NULL FROM sources WHERE id = $1", 1, p, &res, err, sizeof(err));
+	if (rv != 1) {
+		if (rv == -1)
+			reply_internal(r, rq, err);
+		else
+			reply_not_found(r, "source");
+		return;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "gmail") != 0 &&
+	    strcmp(PQgetvalue(res, 0, 0), "gdrive") != 0)
+		reply_error(r, 400, "bad_request", "only gmail and gdrive "
+		    "sources are authorized with OAuth");
+	else if (strcmp(PQgetvalue(res, 0, 2), "t") != 0)
+		reply_error(r, 409, "conflict", "set the source's credentials "
+		    "({\"client_secret\": ...}) first");
+	else if ((config = json_loads(PQgetvalue(res, 0, 1), 0, NULL)) == NULL)
+		reply_internal(r, rq, "bad config JSON");
+	else {
+		arc4random_buf(raw, sizeof(raw));
+		b64url(raw, sizeof(raw), state);
+		pkce_verifier(state, ver);
+		if ((url = goauth_authorize_url(PQgetvalue(res, 0, 0), config,
+		    state, ver, err, sizeof(err))) == NULL)
+			reply_error(r, 400, "invalid_config", err);
+	}
+	PQclear(res);
+	json_decref(config);
+	explicit_bzero(ver, sizeof(ver));
+	if (url == NULL)
+		return;
+	state_hash_hex(state, hash);
+	p[1] = hash;
+	p[2] = g->user;
+	rv = query_row(e, s, "WITH gone AS (DELETE FROM oauth_states WHERE "
+	    "expires_at < now()) INSERT INTO oauth_states (state_hash, "
+	    "source_id, collection_id, owner_user, user_id, expires_at) "
+	    "SELECT $2::bytea, id, collection_id, owner_user, $3, now() + "
+	    "interval '10 minutes' FROM sources WHERE id = $1 RETURNING 1", 3,
+	    p, &res, err, sizeof(err));
+	if (rv == 1) {
+		PQclear(res);
+		r->status = 200;
+		r->body = json_pack("{s:s,s:i}", "url", url, "expires_in", 600);
+		log_info("indexd: source %s: authorization started", p[0]);
+	} else if (rv == 0)
+		reply_not_found(r, "source");
+	else
+		reply_internal(r, rq, err);
+	free(url);
+}
+
+/* A query parameter, percent-decoded (malloc'd), or NULL. */
+static char *
+query_param(const char *q, const char *name)
+{
+	size_t		 n = strlen(name), len;
+	const char	*p;
+	char		*d, *out;
+	int		 dlen;
+
+	for (p = q; p != NULL && *p != '\0'; p = strchr(p, '&') ?
+	    strchr(p, '&') + 1 : NULL) {
+		if (strncmp(p, name, n) != 0 || p[n] != '=')
+			continue;
+		p += n + 1;
+		len = strcspn(p, "&");
+		if (len == 0 || len > 4096)
+			return NULL;
+		if ((d = curl_easy_unescape(NULL, p, (int)len, &dlen)) == NULL)
+			return NULL;
+		out = (size_t)dlen == strlen(d) ? xstrdup(d) : NULL;
+		explicit_bzero(d, (size_t)dlen);
+		curl_free(d);
+		return out;
+	}
+	return NULL;
+}
+
+static void
+callback_exchange(struct engine *e, const struct grant *g,
+    const struct scope *s, const struct imsg_index_req *rq,
+    struct serve_reply *r, const char *source, const char *state,
+    const char *code)
+{
+	const char	*p[1];
+	char		 ver[GOAUTH_STATE_LEN + 1], id[UUID_STR_LEN], err[256];
+	int		 rv;
+
+	if ((rv = find_row(e, g, s, "sources", source, err,
+	    sizeof(err))) != 1) {
+		if (rv == -1)
+			reply_internal(r, rq, err);
+		else
+			reply_not_found(r, "source");
+		return;
+	}
+	pkce_verifier(state, ver);
+	rv = sync_oauth_exchange(s, source, code, ver, id, err, sizeof(err));
+	explicit_bzero(ver, sizeof(ver));
+	if (rv == -1 && err[0] == '\0')
+		reply_not_found(r, "source");
+	else if (rv == -1)
+		reply_internal(r, rq, err);
+	else if (rv == 0)
+		reply_error(r, 409, "conflict", "a job of this source is "
+		    "pending or running; authorize again once it ended");
+	else {
+		p[0] = id;
+		log_info("indexd: source %s: authorization code received, "
+		    "job %s exchanges it", source, id);
+		reply_row(e, s, rq, r, 202, "job", "SELECT " JOB_JSON "::text "
+		    "FROM sync_jobs j WHERE j.id = $1", 1, p);
+	}
+}
+
+void
+source_op_oauth_callback(struct engine *e, const struct grant *g,
+    const struct scope *s, const struct imsg_index_req *rq,
+    struct serve_reply *r)
+{
+	const char	*p[2];
+	char		*state, *code, *perr, hash[2 * 32 + 3], err[256];
+	char		 source[UUID_STR_LEN];
+	PGresult	*res;
+	int		 rv, live = 0;
+
+	state = query_param(rq->query, "state");
+	code = query_param(rq->query, "code");
+	perr = query_param(rq->query, "error");
+	if (state == NULL || g->user[0] == '\0') {
+		reply_error(r, 400, "invalid_state", "the authorization state "
+		    "is missing");
+		goto done;
+	}
+	state_hash_hex(state, hash);
+	p[0] = hash;
+	p[1] = g->user;
+	/* single-use, and only by the user who started it */
+	rv = query_row(e, s, "DELETE FROM oauth_states WHERE state_hash = "
+	    "$1::bytea AND user_id = $2 RETURNING source_id, expires_at > "
+	    "now()", 2, p, &res, err, sizeof(err));
+	if (rv == -1) {
+		reply_internal(r, rq, err);
+		goto done;
+	}
+	if (rv == 1) {
+		strlcpy(source, PQgetvalue(res, 0, 0), sizeof(source));
+		live = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+		PQclear(res);
+	}
+	if (rv == 0 || !live)
+		reply_error(r, 400, "invalid_state", rv == 0 ? "unknown, "
+		    "already used or another user's authorization state" :
+		    "the authorization state has expired: start again");
+	else if (perr != NULL || code == NULL) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "the provider did not authorize "
+		    "the source (%.64s)", perr != NULL ? perr : "no code");
+		reply_error(r, 400, "not_authorized", msg);
+	} else
+		callback_exchange(e, g, s, rq, r, source, state, code);
+ done:
+	if (state != NULL)
+		freezero(state, strlen(state));
+	if (code != NULL)
+		freezero(code, strlen(code));
+	free(perr);
 }

@@ -26,6 +26,8 @@
 
 /* The configuration whose "sync root" lines the files check reads. */
 void	source_init(const struct ballast_conf *);
+/* The key OAuth PKCE verifiers are derived with (from the decision key). */
+void	source_set_key(const uint8_t key[32]);
 
 /* 1 when path (absolute, normalised) is a root or below one of them. */
 int	source_path_allowed(const struct ballast_conf *, const char *path);
@@ -36,6 +38,7 @@ typedef void source_op_fn(struct engine *, const struct grant *,
 
 source_op_fn	source_op_list, source_op_create, source_op_get,
 		source_op_update, source_op_delete, source_op_credentials,
-		source_op_sync, job_op_list, job_op_get, job_op_cancel;
+		source_op_sync, source_op_oauth_start,
+		source_op_oauth_callback, job_op_list, job_op_get, job_op_cancel;
 
 #endif

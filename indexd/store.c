@@ -8,6 +8,8 @@ store_new(const char *name, size_t dim, const char *embedder)
 {
 	if (strcmp(name, "postgres") == 0)
 		return store_pg_new(dim, embedder);
+	if (strcmp(name, "qdrant") == 0)
+		return store_qdrant_new(dim, embedder);
 	return NULL;
 }
 
@@ -43,11 +45,22 @@ store_rollback(struct store *s)
 	s->ops->rollback(s);
 }
 
-size_t
+long
 store_search(struct store *s, const float *q, const struct scope *sc,
-    size_t k, struct vhit *out)
+    size_t k, struct vhit *out, char *err, size_t errlen)
 {
-	return s->ops->search(s, q, sc, k, out);
+	char	 dummy[8];
+
+	s->unavailable = 0;
+	/* No scope, nothing to ask: a store never sees a scope-less query. */
+	if (sc == NULL || sc->ncollections == 0 || k == 0)
+		return 0;
+	if (err == NULL) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	err[0] = '\0';
+	return s->ops->search(s, q, sc, k, out, err, errlen);
 }
 
 size_t

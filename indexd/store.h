@@ -7,6 +7,15 @@
  *
  * "postgres": vectors in table chunk_vectors, all kept in memory
  * (vecmem.h) and scored exactly in indexd.
+ *
+ * "qdrant": vectors in one Qdrant collection over its REST API
+ * (store_qdrant.c); writes go out in put (so a failed upsert fails the
+ * caller's transaction), removals after commit.  It can be unavailable:
+ * search then fails and says so (store_unavailable).
+ *
+ * A search always takes a scope; store_search() asks the store nothing
+ * for a scope without collections, and the stores build their filters
+ * from the scope alone.
  */
 #ifndef BALLAST_INDEXD_STORE_H
 #define BALLAST_INDEXD_STORE_H
@@ -39,8 +48,8 @@ struct store_ops {
 		    size_t n, char *, size_t);
 	void	(*commit)(struct store *);
 	void	(*rollback)(struct store *);
-	size_t	(*search)(struct store *, const float *q, const struct scope *,
-		    size_t k, struct vhit *out);
+	long	(*search)(struct store *, const float *q, const struct scope *,
+		    size_t k, struct vhit *out, char *, size_t);
 	size_t	(*count)(struct store *);
 	void	(*free)(struct store *);
 };
@@ -50,12 +59,32 @@ struct store {
 	const char	*name;
 	size_t		 dim;
 	char		 embedder[32];	/* vectors of other embedders are skipped */
+	int		 outage_keyword; /* unavailable: keyword results stand in */
+	int		 unavailable;	/* the last search failed for an outage */
+	int		 degraded;	/* ... and keyword results stood in */
 	void		*ctx;
 };
 
-/* "postgres"; NULL for an unknown name. */
+struct ballast_conf;
+
+/* "postgres" or "qdrant"; NULL for an unknown name. */
 struct store	*store_new(const char *name, size_t dim, const char *embedder);
 struct store	*store_pg_new(size_t dim, const char *embedder);
+/* The "qdrant" store from store_qdrant_setup()'s settings; NULL if none. */
+struct store	*store_qdrant_new(size_t dim, const char *embedder);
+
+/*
+ * Before engine_open() with "qdrant": keep the qdrant settings of conf
+ * (url, collection, TLS files, timeout, outage policy).
+ */
+void	 store_qdrant_setup(const struct ballast_conf *);
+/*
+ * What the qdrant store needs from the sandbox: appends promises
+ * ("inet", "dns", "thread", "rpath") to promises and unveils the TLS
+ * files (and the system CAs for https).  0, or -1.
+ */
+int	 store_qdrant_sandbox(const struct ballast_conf *, char *promises,
+	    size_t len);
 
 /* Wrappers over ops; err may be NULL for none. */
 int	 store_load(struct store *, PGconn *, char *err, size_t errlen);
@@ -65,8 +94,12 @@ int	 store_remove(struct store *, PGconn *, const int64_t *ids, size_t n,
 	    char *err, size_t errlen);
 void	 store_commit(struct store *);
 void	 store_rollback(struct store *);
-size_t	 store_search(struct store *, const float *q, const struct scope *,
-	    size_t k, struct vhit *out);
+/*
+ * The at most k best chunks in the scope; -1 with err when the store
+ * could not answer (then s->unavailable says whether it is an outage).
+ */
+long	 store_search(struct store *, const float *q, const struct scope *,
+	    size_t k, struct vhit *out, char *err, size_t errlen);
 size_t	 store_count(struct store *);
 void	 store_free(struct store *);
 

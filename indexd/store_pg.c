@@ -282,11 +282,14 @@ pg_commit(struct store *s)
 	pg_rollback(s);
 }
 
-static size_t
+static long
 pg_search(struct store *s, const float *q, const struct scope *sc, size_t k,
-    struct vhit *out)
+    struct vhit *out, char *err, size_t errlen)
 {
-	return vecmem_search(&((struct pgstore *)s->ctx)->vm, q, sc, k, out);
+	(void)err;
+	(void)errlen;
+	return (long)vecmem_search(&((struct pgstore *)s->ctx)->vm, q, sc, k,
+	    out);
 }
 
 static size_t

@@ -16,6 +16,7 @@
 #include "indexd/docbatch.h"
 #include "indexd/ingest.h"
 #include "indexd/job.h"
+#include "indexd/metrics.h"
 #include "indexd/sync.h"
 
 enum run_state {
@@ -41,6 +42,14 @@ struct run {
 	struct job_counts	 n;
 	uint64_t		 total_docs, total_bytes;
 	int			 ended;		/* DONE or ERROR came */
+	/* OAuth: new credentials being sealed, and an end waiting for them */
+	uint64_t		 seal_id[SYNC_MAX_SEALS];
+	size_t			 nseal;
+	int			 pend;		/* 1 done, 2 error */
+	char			*pend_text;	/* cursor or message */
+	int			 pend_complete, pend_transient, pend_reauth;
+	uint8_t			*oauth;		/* exchange: JSON, until START */
+	size_t			 oauthlen;
 };
 
 static struct {
@@ -89,6 +98,9 @@ run_free(struct run *r, int kill)
 	}
 	idset_free(&r->seen);
 	freezero(r->cred, r->credlen);
+	if (r->oauth != NULL)
+		freezero(r->oauth, r->oauthlen);
+	free(r->pend_text);
 	job_claim_free(&r->job);
 	scope_free(&r->scope);
 	TAILQ_REMOVE(&se.runs, r, entry);
@@ -117,7 +129,9 @@ run_flush(struct run *r)
 	r->ndocs = r->batch_bytes = 0;
 	if (rv == -1) {
 		log_warnx("indexd: job %s: %s", r->job.id, err);
-		run_fail(r, "the documents could not be stored", 1);
+		/* the embedder's reason is the job's (it names no secret) */
+		run_fail(r, se.e->emb->status ? err :
+		    "the documents could not be stored", 1);
 		return -1;
 	}
 	r->n.added += n.added;
@@ -143,6 +157,9 @@ run_fail(struct run *r, const char *message, int transient)
 	char	 err[256];
 	int	 retried = 0, kill = !r->ended;
 
+	/* an exchange's code is single-use: never retried */
+	if (strcmp(r->job.trigger, "oauth") == 0)
+		transient = 0;
 	if (r->ndocs > 0) {
 		struct docbatch	 b = { r->docs, r->ndocs };
 		struct ingest_counts n;
@@ -163,7 +180,24 @@ run_fail(struct run *r, const char *message, int transient)
 	log_info("indexd: job %s failed%s: %s", r->job.id, retried ?
 	    " (retried later)" : "", message);
 	log_counts(r, "counts");
+	metrics_sync_run(retried ? "retried" : "failed", &r->n);
 	run_free(r, kill);
+}
+
+/* The provider revoked the grant: no retry, the source waits. */
+static void
+run_reauth(struct run *r, const char *message)
+{
+	char	 err[256];
+
+	if (strcmp(r->job.trigger, "oauth") != 0 &&
+	    job_needs_reauth(se.e->db, r->job.source_id, err,
+	    sizeof(err)) == -1)
+		log_warnx("indexd: job %s: %s", r->job.id, err);
+	else
+		log_info("indexd: source %s needs authorization again",
+		    r->job.source_id);
+	run_fail(r, message, 0);
 }
 
 static void
@@ -176,10 +210,12 @@ run_done(struct run *r, const struct imsg_fetch_done *d)
 	if (job_succeed(se.e, &r->job, se.worker, d->cursor, d->complete ?
 	    &r->seen : NULL, &r->n, err, sizeof(err)) == -1) {
 		log_warnx("indexd: job %s: cannot end it: %s", r->job.id, err);
+		metrics_sync_run("failed", &r->n);
 		run_free(r, 0);
 		return;
 	}
 	log_counts(r, "succeeded");
+	metrics_sync_run("succeeded", &r->n);
 	run_free(r, 0);
 }
 
@@ -277,6 +313,69 @@ run_arm(struct run *r)
 	evtimer_add(r->timer, &tv);
 }
 
+/* Seal with the context the credential was opened with. */
+static void
+run_tokens(struct run *r, const struct imsg_fetch_tokens *t)
+{
+	struct imsg_key_req	 req;
+
+	if (r->nseal == SYNC_MAX_SEALS) {
+		run_fail(r, "the fetcher sent too many new tokens", 0);
+		return;
+	}
+	memset(&req, 0, sizeof(req));
+	req.org = r->job.org_id;
+	req.source = r->job.source_id;
+	if (r->job.owner[0] != '\0') {
+		req.user = r->job.owner;
+		req.user_salt.data = r->job.salt;
+		req.user_salt.len = sizeof(r->job.salt);
+	}
+	req.data = t->credential;
+	r->seal_id[r->nseal] = ipc_next_id();
+	if (child_send(se.c, PROC_KEYD, IMSG_KEY_SEAL, r->seal_id[r->nseal],
+	    &req, -1) == -1) {
+		run_fail(r, "keyd is not available to seal the new tokens", 1);
+		return;
+	}
+	r->nseal++;
+}
+
+/* keyd sealed new tokens: store them; then the end that waited. */
+static void
+run_sealed(struct run *r, size_t i, struct ipc_msg *msg)
+{
+	struct imsg_key_data	*kd;
+	struct imsg_fetch_done	 d;
+	char			 err[256];
+
+	memmove(&r->seal_id[i], &r->seal_id[i + 1], (r->nseal - i - 1) *
+	    sizeof(r->seal_id[0]));
+	r->nseal--;
+	if (msg->type == IMSG_KEY_RESULT) {
+		kd = msg->body;
+		if (job_store_credentials(se.e->db, r->job.source_id,
+		    kd->data.data, kd->data.len, err, sizeof(err)) == -1)
+			log_warnx("indexd: job %s: new tokens not stored: %s",
+			    r->job.id, err);
+		else
+			log_info("indexd: source %s: new OAuth tokens stored",
+			    r->job.source_id);
+	} else
+		log_warnx("indexd: job %s: keyd refused to seal new tokens",
+		    r->job.id);
+	if (r->nseal > 0 || r->pend == 0)
+		return;
+	if (r->pend == 1) {
+		d.cursor = r->pend_text;
+		d.complete = r->pend_complete;
+		run_done(r, &d);
+	} else if (r->pend_reauth)
+		run_reauth(r, r->pend_text);
+	else
+		run_fail(r, r->pend_text, r->pend_transient);
+}
+
 static void
 fetch_dispatch(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
@@ -295,15 +394,38 @@ fetch_dispatch(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 			if (run_seen(r, k->ids.v[i]) == -1)
 				return;
 		break;
+	case IMSG_FETCH_TOKENS:
+		run_tokens(r, msg->body);
+		break;
 	case IMSG_FETCH_DONE:
 		r->ended = 1;
+		if (r->nseal > 0) {
+			/* the new tokens are stored first */
+			r->pend = 1;
+			r->pend_text = xstrdup(((struct imsg_fetch_done *)
+			    msg->body)->cursor);
+			r->pend_complete = ((struct imsg_fetch_done *)
+			    msg->body)->complete;
+			break;
+		}
 		run_done(r, msg->body);
 		break;
 	case IMSG_FETCH_ERROR:
 		fe = msg->body;
 		r->ended = 1;
-		run_fail(r, fe->message[0] ? fe->message : "the fetcher "
-		    "failed", fe->transient);
+		if (r->nseal > 0) {
+			r->pend = 2;
+			r->pend_text = xstrdup(fe->message);
+			r->pend_transient = fe->transient;
+			r->pend_reauth = fe->reauth;
+			break;
+		}
+		if (fe->reauth)
+			run_reauth(r, fe->message[0] ? fe->message :
+			    "the authorization was revoked");
+		else
+			run_fail(r, fe->message[0] ? fe->message : "the "
+			    "fetcher failed", fe->transient);
 		break;
 	default:
 		log_warnx("indexd: job %s: unexpected %s", r->job.id,
@@ -321,6 +443,8 @@ fetch_error(struct ipc_chan *chan, const char *why, void *arg)
 	ipc_chan_free(chan);
 	r->chan = NULL;
 	log_info("indexd: job %s: fetcher channel %s", r->job.id, why);
+	if (r->pend != 0)
+		return;		/* it ended; new tokens are being stored */
 	run_fail(r, strcmp(why, "protocol violation") == 0 ?
 	    "the fetcher sent a malformed message" :
 	    "the fetcher stopped without finishing", 0);
@@ -390,7 +514,7 @@ run_open_key(struct run *r)
 		run_fail(r, "keyd is not available", 1);
 }
 
-static void
+static struct run *
 run_start(struct job_claim *j)
 {
 	struct run	*r = xcalloc(1, sizeof(*r));
@@ -406,9 +530,15 @@ run_start(struct job_claim *j)
 	if (scope_add_collection(&r->scope, r->job.collection_id) == -1 ||
 	    scope_set_owner(&r->scope, r->job.owner) == -1) {
 		run_fail(r, "the source has a bad collection or owner", 0);
-		return;
+		return NULL;
 	}
 	run_arm(r);
+	return r;
+}
+
+static void
+run_go(struct run *r)
+{
 	if (r->job.sealed != NULL)
 		run_open_key(r);
 	else
@@ -434,9 +564,15 @@ sync_keyd(struct ipc_msg *msg)
 	struct run		*r;
 	char			 why[128];
 
-	TAILQ_FOREACH(r, &se.runs, entry)
+	TAILQ_FOREACH(r, &se.runs, entry) {
 		if (r->state == RUN_KEY && r->key_id == msg->id)
 			break;
+		for (size_t i = 0; i < r->nseal; i++)
+			if (r->seal_id[i] == msg->id) {
+				run_sealed(r, i, msg);
+				return;
+			}
+	}
 	if (r == NULL) {
 		log_warnx("%s: %s for no waiting run", __func__,
 		    ipc_type_name(msg->type));
@@ -471,10 +607,16 @@ run_send_start(struct run *r)
 	st.credential.data = r->cred;
 	st.credential.len = r->credlen;
 	st.cursor = r->job.cursor;
+	st.oauth.data = r->oauth;
+	st.oauth.len = r->oauthlen;
 	rv = ipc_send(r->chan, IMSG_FETCH_START, 0, &st, -1);
 	freezero(r->cred, r->credlen);
 	r->cred = NULL;
 	r->credlen = 0;
+	if (r->oauth != NULL)
+		freezero(r->oauth, r->oauthlen);
+	r->oauth = NULL;
+	r->oauthlen = 0;
 	if (rv == -1)
 		run_fail(r, "cannot send the job to the fetcher", 0);
 }
@@ -538,6 +680,7 @@ static void
 sync_tick(evutil_socket_t fd, short ev, void *arg)
 {
 	struct job_claim	 j;
+	struct run		*r;
 	char			 err[256];
 	int			 created, rv;
 
@@ -552,7 +695,8 @@ sync_tick(evutil_socket_t fd, short ev, void *arg)
 			log_warnx("indexd: claim: %s", err);
 		if (rv != 1)
 			break;
-		run_start(&j);
+		if ((r = run_start(&j)) != NULL)
+			run_go(r);
 	}
 }
 
@@ -568,6 +712,7 @@ run_cancel(struct run *r)
 	    sizeof(err)) == -1)
 		log_warnx("indexd: job %s: %s", r->job.id, err);
 	log_counts(r, "cancelled");
+	metrics_sync_run("cancelled", &r->n);
 	run_free(r, 1);
 }
 
@@ -601,6 +746,40 @@ sync_kick(void)
 
 	if (se.kick != NULL)
 		evtimer_add(se.kick, &tv);
+}
+
+int
+sync_oauth_exchange(const struct scope *sc, const char *source,
+    const char *code, const char *verifier, char id[UUID_STR_LEN],
+    char *err, size_t errlen)
+{
+	struct job_claim	 j;
+	struct run		*r;
+	json_t			*o;
+	int			 rv;
+
+	rv = job_create_oauth(se.e->db, sc, source, se.worker, &j, err,
+	    errlen);
+	if (rv != 1)
+		return rv;
+	strlcpy(id, j.id, UUID_STR_LEN);
+	if (j.sealed == NULL) {
+		job_claim_free(&j);
+		snprintf(err, errlen, "no credentials");
+		return -1;
+	}
+	if ((r = run_start(&j)) == NULL)
+		return 1;	/* it failed, and says why */
+	o = json_pack("{s:s,s:s}", "code", code, "verifier", verifier);
+	if (o == NULL || (r->oauth = (uint8_t *)json_dumps(o,
+	    JSON_COMPACT)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	r->oauthlen = strlen((char *)r->oauth);
+	explicit_bzero((char *)json_string_value(json_object_get(o, "code")),
+	    strlen(code));
+	json_decref(o);
+	run_go(r);
+	return 1;
 }
 
 int

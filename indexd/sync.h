@@ -12,6 +12,7 @@
 #include "common/child.h"
 #include "common/ipc.h"
 #include "indexd/engine.h"
+#include "indexd/scope.h"
 
 #define SYNC_TICK_SECONDS	2
 #define SYNC_HEARTBEAT_SECONDS	10
@@ -20,6 +21,7 @@
 #define SYNC_MAX_DOCS		1000000
 #define SYNC_MAX_BYTES		(4ULL * 1024 * 1024 * 1024)
 #define SYNC_MAX_FAILED		100
+#define SYNC_MAX_SEALS		8	/* new tokens being sealed */
 
 /* Start the timers; c->conf must stay valid (it is updated on reload). */
 void	sync_init(struct child *, struct engine *);
@@ -29,6 +31,15 @@ void	sync_kick(void);
 void	sync_keyd(struct ipc_msg *);
 /* The parent's IMSG_FETCH_SPAWNED and IMSG_FETCH_FAILED. */
 void	sync_parent(struct ipc_msg *);
+/*
+ * The callback of an OAuth authorization: a job (trigger "oauth") whose
+ * fetcher exchanges code with the PKCE verifier and returns the tokens,
+ * which keyd seals.  1 started (id set), 0 a job of the source is
+ * active, -1 error (err; "" when the source is not in scope).
+ */
+int	sync_oauth_exchange(const struct scope *, const char *source,
+	    const char *code, const char *verifier, char id[UUID_STR_LEN],
+	    char *err, size_t errlen);
 /* Runs now. */
 int	sync_running(void);
 

@@ -9,6 +9,21 @@
 
 #include "keyd/crypto.h"
 
+/*
+ * The cipher, fetched once: EVP_aes_256_gcm() makes OpenSSL 3 look the
+ * implementation up by name on every init, which was a fifth of a seal's
+ * instructions (tests/bench/README.md).  Kept for the process's life.
+ */
+static const EVP_CIPHER *
+gcm_cipher(void)
+{
+	static EVP_CIPHER	*fetched;
+
+	if (fetched == NULL)
+		fetched = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+	return fetched != NULL ? fetched : EVP_aes_256_gcm();
+}
+
 static EVP_CIPHER_CTX *
 gcm_init(const uint8_t *key, const uint8_t *nonce, int enc)
 {
@@ -17,7 +32,7 @@ gcm_init(const uint8_t *key, const uint8_t *nonce, int enc)
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
 		return NULL;
 	/* Set the cipher first, then the IV length, then key and IV. */
-	if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL,
+	if (EVP_CipherInit_ex(ctx, gcm_cipher(), NULL, NULL, NULL,
 	    enc) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN,
 	    AES256GCM_NONCELEN, NULL) != 1 ||

@@ -31,6 +31,12 @@ FILES = {   # path below DESTDIR: mode
     "usr/local/lib/tmpfiles.d/ballast.conf": 0o644,
     "usr/local/share/ballast/rc.d/ballastd": 0o755,
 }
+# The web console's files, installed for reading (ballastd serves them
+# compiled in).
+for _root, _dirs, _files in os.walk(os.path.join(harness.TOP, "web")):
+    for _f in _files:
+        _rel = os.path.relpath(os.path.join(_root, _f), harness.TOP)
+        FILES["usr/local/share/ballast/" + _rel] = 0o644
 MAN = ("man5/ballast.conf.5", "man8/ballastd.8", "man8/ballastctl.8",
        "man8/keyd.8", "man8/authd.8", "man8/indexd.8", "man8/fetcher.8")
 STATE = {}

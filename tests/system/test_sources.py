@@ -54,13 +54,13 @@ class World:
     pass
 
 
-W = None
+WORLDS = {}
 
 
 def world(suite):
-    global W
-    if W is not None and W.suite is suite:
-        return W
+    """The principals and collection of one suite, made once per suite."""
+    if id(suite) in WORLDS and WORLDS[id(suite)].suite is suite:
+        return WORLDS[id(suite)]
     w = World()
     w.suite = suite
     api = w.api = Api(suite)
@@ -78,7 +78,7 @@ def world(suite):
                {"user_id": who.user_id, "role": "editor"}, want=(201,))
     r = api.new_key(w.owner, w.A, "org-rw", "read-write")
     w.k_org = Principal("k_org", bearer(r["key"]), "key", "owner")
-    W = w
+    WORLDS[id(suite)] = w
     return w
 
 
@@ -412,6 +412,68 @@ def test_delete_source_removes_its_documents(suite):
     assert w.api.call("GET", "/v1/sources/%s" % src["id"], w.u).status == 404
 
 
+class SlowFeed:
+    """An HTTPS feed that takes its time: a run stays running."""
+
+    def __init__(self, ca_dir, delay):
+        from test_pg_tls import make_ca, make_server_cert
+        self.dir = os.path.join(ca_dir, "slowfeed")
+        os.makedirs(self.dir, mode=0o755, exist_ok=True)
+        os.chmod(self.dir, 0o755)
+        self.ca = make_ca(self.dir, "ca")
+        make_server_cert(self.dir)
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                time.sleep(delay)
+                self.send_response(503)
+                self.end_headers()
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.srv.daemon_threads = True
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.path.join(self.dir, "server.crt"),
+                            os.path.join(self.dir, "server.key"))
+        self.srv.socket = ctx.wrap_socket(self.srv.socket, server_side=True)
+        self.url = "https://localhost:%d/slow.xml" % self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+
+def test_cancel_and_schedule(suite):
+    w = world(suite)
+    slow = SlowFeed(suite.dir, 25)
+    src = create(w, w.u, {"type": "http", "name": "Slow", "config": {
+        "url": slow.url, "ca_file": slow.ca, "timeout": 60}})
+    job = sync(w, w.u, src["id"])
+    wait_job(w, w.u, job["id"], states=("running",), timeout=30)
+    wait_for(lambda: pids_named("fetcher"), 10, 0.1, "the fetcher")
+    r = w.api.ok("POST", "/v1/jobs/%s/cancel" % job["id"], w.u, None, want=(200,))
+    assert r["cancel_requested"] is True or r["state"] == "cancelled", r
+    job = wait_job(w, w.u, job["id"], timeout=20)
+    assert job["state"] == "cancelled", job
+    wait_for(lambda: not pids_named("fetcher"), 5, 0.1, "the fetcher killed")
+    r = w.api.call("POST", "/v1/jobs/%s/cancel" % job["id"], w.u)
+    assert r.status == 409, r.body
+    slow.srv.shutdown()
+    # a schedule runs the source without anyone asking
+    d = files_dir("scheduled")
+    write(d, "s.txt", "The scheduled blimflower.\n")
+    src = create(w, w.u, {"type": "files", "name": "Every minute", "config": {"path": d},
+                          "schedule_seconds": 60})
+    assert src["schedule_seconds"] == 60, src
+
+    def scheduled():
+        jobs = w.api.ok("GET", "/v1/sources/%s/jobs" % src["id"], w.u, want=(200,))["jobs"]
+        return [j for j in jobs if j["trigger"] == "schedule" and j["state"] == "succeeded"]
+    wait_for(scheduled, 30, 0.5, "a scheduled run")
+    assert ext_ids(search(w.api, w.u, "blimflower", w.C, mode="keyword")) == {"s.txt"}
+    w.api.ok("PATCH", "/v1/sources/%s" % src["id"], w.u, {"schedule_seconds": 0},
+             want=(200,))
+
+
 # -- hostile fetchers -----------------------------------------------------------
 def test_hostile_fetchers_fail_their_jobs_and_harm_nothing(suite):
     """A libexec folder whose fetcher is tests/tools/evil-fetcher."""
@@ -427,8 +489,6 @@ def test_hostile_fetchers_fail_their_jobs_and_harm_nothing(suite):
                      for l in text.splitlines()) + "\n"
     open(suite.conf, "w").write(text)
     suite.start()
-    global W
-    W = None
     w = world(suite)
     pids = {k: v["pid"] for k, v in suite.status().items()}
 
@@ -453,8 +513,124 @@ def test_hostile_fetchers_fail_their_jobs_and_harm_nothing(suite):
     assert now == pids, ("a daemon restarted", pids, now)
     found = ext_ids(search(w.api, w.u, "zebrafish", w.C, mode="keyword"))
     assert found == {"good-1"}, found
-    assert not pids_named("fetcher"), "a fetcher was left running"
+    wait_for(lambda: not pids_named("fetcher"), 10, 0.1, "no fetcher left running")
 
 
 test_hostile_fetchers_fail_their_jobs_and_harm_nothing.FRESH = True
 test_hostile_fetchers_fail_their_jobs_and_harm_nothing.START = False
+
+
+# -- deployment secrets (ballastctl secret) ---------------------------------
+def test_deployment_secret_is_sealed_and_reopened_after_restart(suite):
+    value = "PLANTED-deploy-secret-5e2f"
+    r = subprocess.run([os.path.join(harness.BUILD, "ballastctl"), "-f", suite.conf,
+                        "secret", "set", "embedder-api-key"], input=value + "\n",
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and "secret embedder-api-key set" in r.stdout, r
+    out = suite.ctl("secret", "list").stdout
+    assert out.startswith("embedder-api-key\tset ") and "not opened" not in out, out
+    sealed = psql_super(suite, "SELECT encode(sealed, 'hex') FROM deploy_secrets")
+    assert value.encode().hex() not in sealed and len(sealed) > 2 * len(value), sealed
+    # a restarted indexd has keyd open it again
+    os.kill(suite.status()["indexd"]["pid"], signal.SIGKILL)
+    suite.wait_healthy(30)
+    wait_for(lambda: "not opened" not in suite.ctl("secret", "list").stdout, 10, 0.2,
+             "the secret opened again")
+    r = suite.ctl("secret", "set", "Bad_Name", check=False)
+    assert r.returncode == 2, r
+    assert suite.ctl("secret", "unset", "embedder-api-key").returncode == 0
+    assert suite.ctl("secret", "list").stdout == ""
+    assert value.encode() not in open(suite.logpath, "rb").read()
+
+
+# -- postgres and imap sources through the suite (sandboxed fetcher) --------
+def test_postgres_source_over_verify_full_tls(suite):
+    from test_conn_postgres import PW as DBPW, SourceCluster
+    w = world(suite)
+    db = SourceCluster(suite)
+    try:
+        src = create(w, w.u, {"type": "postgres", "name": "CRM notes",
+                              "config": db.config(), "credentials": DBPW})
+        job = run_sync(w, w.u, src["id"])
+        assert job["added"] == 5, job
+        assert ext_ids(search(w.api, w.u, "Gamma", w.C, mode="keyword")) == {"3"}
+        db.psql("crm", "UPDATE notes SET body = 'Omega body', modified = now() "
+                "WHERE id = 3; DELETE FROM notes WHERE id = 1")
+        job = run_sync(w, w.u, src["id"])
+        assert (job["updated"], job["deleted"]) == (1, 1), job
+        assert ext_ids(search(w.api, w.u, "Omega", w.C, mode="keyword")) == {"3"}
+        assert not search(w.api, w.u, "Alpha", w.C, mode="keyword")
+        assert DBPW.encode() not in open(suite.logpath, "rb").read()
+    finally:
+        db.stop()
+
+
+def test_imap_source_over_imaps(suite):
+    import dovecot
+    w = world(suite)
+    with dovecot.Dovecot() as mail:
+        first = mail.deliver("From: Ann <ann@example.org>\r\nSubject: Flurbish plan\r\n"
+                             "Date: Mon, 2 Jan 2006 15:04:05 -0700\r\n\r\n"
+                             "The flurbish rollout starts Monday.\r\n")
+        mail.deliver("From: Bob <bob@example.org>\r\nSubject: Lunch\r\n\r\n"
+                     "Gnocchi at noon.\r\n")
+        src = create(w, w.u, {"type": "imap", "name": "Team mail", "config": {
+            "host": "localhost", "port": mail.port, "username": dovecot.USER,
+            "ca_file": mail.ca}, "credentials": dovecot.PASSWORD})
+        job = run_sync(w, w.u, src["id"])
+        assert job["added"] == 2, job
+        res = search(w.api, w.u, "flurbish", w.C, mode="keyword")
+        assert len(res) == 1 and res[0]["title"] == "Flurbish plan", res
+        mail.remove(first)
+        mail.deliver("Subject: Zorbane\r\n\r\nA zorbane arrived.\r\n")
+        job = run_sync(w, w.u, src["id"])
+        assert (job["added"], job["deleted"]) == (1, 1), job
+        assert not search(w.api, w.u, "flurbish", w.C, mode="keyword")
+        assert len(search(w.api, w.u, "zorbane", w.C, mode="keyword")) == 1
+    assert dovecot.PASSWORD.encode() not in open(suite.logpath, "rb").read()
+
+
+# -- two indexd processes on one database -----------------------------------
+def test_two_indexd_on_one_database_run_each_job_once(suite):
+    """A second suite (its own parent, front, keyd, authd, indexd) on the
+    first one's database and keyring: both indexd claim jobs; none runs
+    twice."""
+    with open(suite.conf, "a") as f:
+        f.write("sync workers 1\n")
+    suite.start()
+    w = world(suite)
+    other = harness.Suite("second", CONF + "sync workers 1\n")
+    try:
+        pg = os.path.join(suite.dir, "pg", "run")
+        text = open(other.conf).read().replace(os.path.join(other.dir, "pg", "run"), pg)
+        open(other.conf, "w").write(text)
+        shutil.copy(os.path.join(suite.dir, "etc", "keyring"),
+                    os.path.join(other.dir, "etc", "keyring"))
+        subprocess.run([os.path.join(harness.TOP, "scripts", "pg-cluster"), other.dir,
+                        "stop"], capture_output=True)
+        other.start()
+        srcs = []
+        for i in range(12):
+            d = files_dir("twin-%d" % i)
+            for j in range(150):
+                write(d, "f%d.txt" % j, "twin %d file %d mentions the quarkle.\n" % (i, j))
+            srcs.append(create(w, w.u, {"type": "files", "name": "twin %d" % i,
+                                        "config": {"path": d}}))
+        jobs = [sync(w, w.u, s["id"])["id"] for s in srcs]
+        for j in jobs:
+            assert wait_job(w, w.u, j, timeout=120)["state"] == "succeeded", j
+        logs = open(suite.logpath).read() + open(other.logpath).read()
+        for j in jobs:
+            n = logs.count("job %s claimed" % j)
+            assert n == 1, "job %s claimed %d times" % (j, n)
+        mine = sum(open(suite.logpath).read().count("job %s claimed" % j) for j in jobs)
+        assert 0 < mine < len(jobs), "one indexd ran every job (%d of %d)" % (mine, len(jobs))
+        n = int(psql_super(suite, "SELECT count(*) FROM documents WHERE source IN (%s)" %
+                           ",".join("'%s'" % s["id"] for s in srcs)))
+        assert n == 12 * 150, n
+    finally:
+        other.destroy()
+
+
+test_two_indexd_on_one_database_run_each_job_once.FRESH = True
+test_two_indexd_on_one_database_run_each_job_once.START = False

@@ -308,6 +308,24 @@ test_ratelimit(void **state)
 	assert_int_equal(ratelimit_check("a:x@y", 1062), 0);
 }
 
+static void
+test_search_rate(void **state)
+{
+	ratelimit_search_setup(3, 10);
+	/* Three searches pass; the fourth waits for the window's rest. */
+	assert_int_equal(ratelimit_search("k:one", 500), 0);
+	assert_int_equal(ratelimit_search("k:one", 501), 0);
+	assert_int_equal(ratelimit_search("k:one", 502), 0);
+	assert_int_equal(ratelimit_search("k:one", 504), 6);
+	/* A refusal is not counted: the wait does not grow. */
+	assert_int_equal(ratelimit_search("k:one", 505), 5);
+	/* Another principal, and the login table, are untouched. */
+	assert_int_equal(ratelimit_search("u:two", 505), 0);
+	assert_int_equal(ratelimit_check("k:one", 505), 0);
+	/* A new window. */
+	assert_int_equal(ratelimit_search("k:one", 510), 0);
+}
+
 int
 main(void)
 {
@@ -321,6 +339,7 @@ main(void)
 		cmocka_unit_test(test_text_len),
 		cmocka_unit_test(test_hex_sha256),
 		cmocka_unit_test(test_ratelimit),
+		cmocka_unit_test(test_search_rate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

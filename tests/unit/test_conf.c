@@ -204,6 +204,7 @@ test_all_settings(void **state)
 	    "user indexd _i\n"
 	    "user fetcher fe\n"
 	    "limit connections 1000000\n"
+	    "limit connections-per-address 7\n"
 	    "limit header-size 1k\n"
 	    "limit body-size 1025\n"
 	    "timeout header 1\n"
@@ -215,6 +216,7 @@ test_all_settings(void **state)
 	    "token lifetime 60\n"
 	    "session lifetime 86400\n"
 	    "login attempts 10 per 300\n"
+	    "search rate 20 per 10\n"
 	    "log level warn\n"
 	    "access log \"/var/log/ballast/access.log\"\n", &c, err,
 	    sizeof(err)), 0);
@@ -236,6 +238,7 @@ test_all_settings(void **state)
 	assert_string_equal(c.user[PROC_PARENT], "");
 	assert_string_equal(c.user[PROC_CTL], "");
 	assert_int_equal(c.max_connections, 1000000);
+	assert_int_equal(c.max_conns_per_addr, 7);
 	assert_int_equal(c.max_header_size, 1024);
 	assert_int_equal(c.max_body_size, 1025);
 	assert_int_equal(c.header_timeout, 1);
@@ -248,6 +251,8 @@ test_all_settings(void **state)
 	assert_int_equal(c.session_lifetime, 86400);
 	assert_int_equal(c.login_attempts, 10);
 	assert_int_equal(c.login_window, 300);
+	assert_int_equal(c.search_rate, 20);
+	assert_int_equal(c.search_window, 10);
 	assert_int_equal(c.log_level, LOG_LEVEL_WARN);
 	assert_string_equal(c.access_log, "/var/log/ballast/access.log");
 	roundtrip(&c);
@@ -366,6 +371,8 @@ test_errors(void **state)
 	    "expected 'per', got 'in'");
 	expect_error("login attempts 0 per 60\n", NAME ":1: login attempts: "
 	    "0 is out of range (1..86400)");
+	expect_error("search rate 10 per 0\n", NAME ":1: search rate: "
+	    "0 is out of range (1..1000000)");
 	expect_error("log level verbose\n", NAME ":1: log level: unknown "
 	    "level 'verbose' (warn, info or debug)");
 
@@ -499,6 +506,7 @@ test_print_defaults(void **state)
 	    "user indexd \"_ballastidx\"\n"
 	    "user fetcher \"_ballastfetch\"\n"
 	    "limit connections 1024\n"
+	    "limit connections-per-address 256\n"
 	    "limit header-size 16K\n"
 	    "limit body-size 16M\n"
 	    "timeout header 10\n"
@@ -510,6 +518,7 @@ test_print_defaults(void **state)
 	    "token lifetime 900\n"
 	    "session lifetime 2592000\n"
 	    "login attempts 5 per 60\n"
+	    "search rate 600 per 60\n"
 	    "sync workers 2\n"
 	    "sync timeout 300\n"
 	    "vectors postgres\n"
