@@ -407,15 +407,26 @@ session_principal_json(const struct areq *r)
 	    "cap", key_cap_name(r->p.key_cap));
 }
 
+/*
+ * The user and their organizations in one statement (one round trip):
+ * a row per membership, or one row of NULL org columns for a user in
+ * none.
+ */
 void
 op_me(struct areq *r)
 {
-	const char	*q[2] = { r->p.user, r->p.key_org };
+	const char	*q[2] = { r->p.user, r->p.kind == PRINCIPAL_APIKEY ?
+			    r->p.key_org : NULL };
 	PGresult	*res;
 	json_t		*user, *orgs;
 
-	if ((res = sql("SELECT id, email, name FROM users WHERE id = $1", 1,
-	    q)) == NULL || PQntuples(res) != 1) {
+	/* A key sees its own organization only. */
+	if ((res = sql("SELECT u.id, u.email, u.name, o.id, o.name, m.role "
+	    "FROM users u LEFT JOIN (org_members m JOIN orgs o ON "
+	    "o.id = m.org_id) ON m.user_id = u.id AND "
+	    "($2::uuid IS NULL OR m.org_id = $2::uuid) WHERE u.id = $1 "
+	    "ORDER BY o.name, o.id", 2, q)) == NULL ||
+	    PQntuples(res) < 1) {
 		if (res != NULL)
 			PQclear(res);
 		areq_internal(r);
@@ -423,22 +434,11 @@ op_me(struct areq *r)
 	}
 	user = session_user_json(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
 	    PQgetvalue(res, 0, 2));
-	PQclear(res);
-	/* A key sees its own organization only. */
-	if ((res = sql("SELECT o.id, o.name, m.role FROM org_members m "
-	    "JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 AND "
-	    "($2::uuid IS NULL OR o.id = $2::uuid) ORDER BY o.name, o.id", 2,
-	    (const char *[]){ q[0], r->p.kind == PRINCIPAL_APIKEY ? q[1] :
-	    NULL })) == NULL) {
-		json_decref(user);
-		areq_internal(r);
-		return;
-	}
 	orgs = json_array();
-	for (int i = 0; i < PQntuples(res); i++)
+	for (int i = 0; i < PQntuples(res) && !PQgetisnull(res, i, 3); i++)
 		json_array_append_new(orgs, json_pack("{s:s,s:s,s:s}", "id",
-		    PQgetvalue(res, i, 0), "name", PQgetvalue(res, i, 1),
-		    "role", PQgetvalue(res, i, 2)));
+		    PQgetvalue(res, i, 3), "name", PQgetvalue(res, i, 4),
+		    "role", PQgetvalue(res, i, 5)));
 	PQclear(res);
 	areq_reply(r, 200, json_pack("{s:o,s:o,s:o}", "user", user, "orgs",
 	    orgs, "principal", session_principal_json(r)), NULL);

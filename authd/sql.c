@@ -3,7 +3,17 @@
  * parameters only (every query is parameterised), errors logged with the
  * server's message but never the parameters (they may be hashes or
  * e-mail addresses).
+ *
+ * Every statement is prepared on its first use and run by name after
+ * that: authd's statements are a fixed set of literals, most of them
+ * cheap index lookups that PostgreSQL took longer to parse and plan
+ * than to run (the per-request credential and /v1/me lookups were
+ * ~70 % parse+plan, issue 12).  Statements are found by their text, so
+ * a caller needs nothing new; past SQL_NPREP distinct texts they simply
+ * run unprepared.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libpq-fe.h>
@@ -12,7 +22,107 @@
 #include "common/db.h"
 #include "common/log.h"
 
+#define SQL_NPREP	128
+
 static PGconn	*sql_db;
+
+static struct {
+	char		*query[SQL_NPREP];
+	uint64_t	 hash[SQL_NPREP];
+	size_t		 n;
+	int		 pid;	/* the backend holding them */
+	unsigned int	 gen;	/* in names, so forgotten ones never clash */
+} sql_prep;
+
+/* After a reconnect (or a server that lost them) none are prepared. */
+static void
+sql_prep_forget(void)
+{
+	for (size_t i = 0; i < sql_prep.n; i++)
+		free(sql_prep.query[i]);
+	sql_prep.n = 0;
+	sql_prep.gen++;
+}
+
+static uint64_t
+sql_hash(const char *s)
+{
+	uint64_t	 h = 14695981039346656037ULL;	/* FNV-1a */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/*
+ * The name of query's prepared statement, preparing it on first use;
+ * -1: run it unprepared (table full, or PREPARE failed: running it
+ * reports the error).
+ */
+static int
+sql_prepared(const char *query, int n, char *name, size_t len)
+{
+	PGresult	*res;
+	uint64_t	 h = sql_hash(query);
+	size_t		 i;
+	int		 ok;
+
+	if (PQbackendPID(sql_db) != sql_prep.pid) {
+		sql_prep_forget();
+		sql_prep.pid = PQbackendPID(sql_db);
+	}
+	for (i = 0; i < sql_prep.n; i++)
+		if (sql_prep.hash[i] == h && strcmp(sql_prep.query[i],
+		    query) == 0)
+			break;
+	if (i == SQL_NPREP)
+		return -1;
+	if ((size_t)snprintf(name, len, "authd_%u_%zu", sql_prep.gen, i) >=
+	    len)
+		return -1;
+	if (i < sql_prep.n)
+		return 0;
+	if ((sql_prep.query[i] = strdup(query)) == NULL)
+		return -1;
+	res = PQprepare(sql_db, name, query, n, NULL);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	if (!ok) {
+		free(sql_prep.query[i]);
+		return -1;
+	}
+	sql_prep.hash[i] = h;
+	sql_prep.n++;
+	return 0;
+}
+
+/*
+ * Runs query, by its prepared statement when it has one.  A statement
+ * the server no longer has (26000) or whose result type a migration
+ * changed (0A000) failed before it ran: forget them all and run it
+ * unprepared, when no transaction was aborted by the failure.
+ */
+static PGresult *
+sql_run(const char *query, int n, const char *const *params)
+{
+	PGresult	*res;
+	const char	*st;
+	char		 name[48];
+
+	if (sql_prepared(query, n, name, sizeof(name)) == -1)
+		return PQexecParams(sql_db, query, n, NULL, params, NULL,
+		    NULL, 0);
+	res = PQexecPrepared(sql_db, name, n, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_FATAL_ERROR ||
+	    (st = PQresultErrorField(res, PG_DIAG_SQLSTATE)) == NULL ||
+	    (strcmp(st, "26000") != 0 && strcmp(st, "0A000") != 0))
+		return res;
+	sql_prep_forget();
+	if (PQtransactionStatus(sql_db) != PQTRANS_IDLE)
+		return res;
+	PQclear(res);
+	return PQexecParams(sql_db, query, n, NULL, params, NULL, NULL, 0);
+}
 
 void
 sql_init(PGconn *db)
@@ -44,7 +154,7 @@ sql_state(const char *query, int n, const char *const *params, char state[6])
 
 	if (state != NULL)
 		state[0] = '\0';
-	res = PQexecParams(sql_db, query, n, NULL, params, NULL, NULL, 0);
+	res = sql_run(query, n, params);
 	rs = PQresultStatus(res);
 	if (rs == PGRES_TUPLES_OK || rs == PGRES_COMMAND_OK)
 		return res;

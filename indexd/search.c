@@ -160,10 +160,14 @@ ids_of(PGconn *db, const char *sql, int np, const char *const *p,
  * word.  A chunk's length is its number of lexeme positions (column len,
  * migration 013); a title position counts BM25_TITLE times (on SciFact
  * train, 1, 2, 3 and 5 were within 0.004 nDCG@10, 2 the best).  The number
- * of chunks, their mean length and each word's document frequency are
- * counted under the caller's scope, so row-level security keeps what the
- * scope cannot see out of the statistics too.  ts_delete twice keeps only
- * the query's lexemes of a chunk's tsvector before unnesting it.
+ * of chunks and their mean length are summed from chunk_stats (migration
+ * 017: kept by triggers on chunks, one row per collection and owner)
+ * and each word's document frequency is counted, both under the
+ * caller's scope, so row-level security keeps what the scope cannot see
+ * out of the statistics too.  sum(total_len) / sum(chunks) is the same
+ * numeric division avg(len) made when it was counted per query.  ts_delete
+ * twice keeps only the query's lexemes of a chunk's tsvector before
+ * unnesting it.
  */
 #define BM25_K1		"1.2"
 #define BM25_B		"0.75"
@@ -172,9 +176,9 @@ ids_of(PGconn *db, const char *sql, int np, const char *const *p,
 #define BM25_HEAD \
 	"WITH ql AS MATERIALIZED (SELECT tsvector_to_array(" \
 	"to_tsvector('english', $1)) AS a), " \
-	"st AS MATERIALIZED (SELECT count(*)::float8 AS n, " \
-	"greatest(avg(len), 1)::float8 AS dl FROM chunks " \
-	"WHERE collection_id = ANY ($2::uuid[])), " \
+	"st AS MATERIALIZED (SELECT coalesce(sum(chunks), 0)::float8 AS n, " \
+	"greatest(sum(total_len) / nullif(sum(chunks), 0), 1)::float8 AS dl " \
+	"FROM chunk_stats WHERE collection_id = ANY ($2::uuid[])), " \
 	"t AS MATERIALIZED (SELECT l.lex, ln(1 + (st.n - d.df + 0.5) / " \
 	"(d.df + 0.5)) AS idf FROM st, ql, unnest(ql.a) AS l(lex), " \
 	"LATERAL (SELECT count(*) AS df FROM chunks c WHERE " \

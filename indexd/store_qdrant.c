@@ -505,6 +505,8 @@ idlist_add(struct idlist *l, const int64_t *ids, size_t n, size_t max)
 {
 	if (l->n + n > max)
 		n = l->n < max ? max - l->n : 0;
+	if (n == 0)	/* ids may be NULL then: memcpy must not see it */
+		return;
 	if (l->n + n > l->cap) {
 		l->cap = (l->n + n) * 2;
 		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));

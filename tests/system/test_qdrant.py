@@ -23,14 +23,12 @@ import qdrant as standin_mod  # noqa: E402
 
 TIMEOUT = 2     # qdrant timeout: a request, retries included
 STANDIN = standin_mod.Standin().start()
-METRICS_PORT = harness.free_port()
 CONF = """
 vectors qdrant
 qdrant url "%s"
 qdrant collection "ballast"
 qdrant timeout %d
-metrics on 127.0.0.1 port %d
-""" % (STANDIN.url, TIMEOUT, METRICS_PORT)
+""" % (STANDIN.url, TIMEOUT)
 PAYLOAD_KEYS = {"collection_id", "owner_user", "source", "document_id", "chunk_id"}
 
 
@@ -202,10 +200,10 @@ def test_fault_down_then_recovering(suite):
         _ok_mode()
 
 
-def qdrant_counters():
+def qdrant_counters(port):
     import http.client
     import re
-    c = http.client.HTTPConnection("127.0.0.1", METRICS_PORT, timeout=5)
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     c.request("GET", "/metrics")
     text = c.getresponse().read().decode()
     out = {}
@@ -214,20 +212,6 @@ def qdrant_counters():
         assert m, "%s not in /metrics" % name
         out[name] = int(m.group(1))
     return out
-
-
-def test_qdrant_requests_and_errors_are_counted(suite):
-    """After the outage above: requests counted, the failed ones too."""
-    before = qdrant_counters()
-    assert before["ballast_qdrant_requests_total"] > 0, before
-    assert before["ballast_qdrant_errors_total"] > 0, before
-    w = C.world(suite)
-    search(w.api, w.k_c1, "zorblaxian", w.C1, "vector")
-    after = qdrant_counters()
-    assert after["ballast_qdrant_requests_total"] > before[
-        "ballast_qdrant_requests_total"], (before, after)
-    assert after["ballast_qdrant_errors_total"] == before[
-        "ballast_qdrant_errors_total"], (before, after)
 
 
 def test_fault_429_retry_after(suite):
@@ -372,3 +356,79 @@ def test_api_key_from_a_sealed_secret(suite):
 
 test_api_key_from_a_sealed_secret.FRESH = True
 test_api_key_from_a_sealed_secret.START = False
+
+
+def test_tls_with_a_pinned_ca(suite):
+    """Qdrant over HTTPS: verified against `qdrant ca`; a certificate
+    from another CA is refused (503), never used."""
+    import ssl
+    from test_pg_tls import make_ca, make_server_cert
+    d = os.path.join(suite.dir, "qdrant-tls")
+    os.makedirs(d, mode=0o755)
+    ca = make_ca(d, "ca")
+    other = make_ca(d, "other")
+    make_server_cert(d)
+    tls = standin_mod.Standin()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.path.join(d, "server.crt"), os.path.join(d, "server.key"))
+    tls.httpd.socket = ctx.wrap_socket(tls.httpd.socket, server_side=True)
+    tls.url = "https://localhost:%d" % tls.port
+    tls.start()
+    try:
+        text = open(suite.conf).read().replace('"%s"' % STANDIN.url, '"%s"' % tls.url)
+        open(suite.conf, "w").write(text + 'qdrant ca "%s"\n' % other)
+        suite.start()
+        api = C.Api(suite)
+        _, org = api.bootstrap("t@q.test", C.PW, "TlsOrg")
+        who = api.session("t", "t@q.test", C.PW)
+        coll = api.ok("POST", "/v1/orgs/%s/collections" % org, who, {"name": "T"},
+                      want=(201,))["id"]
+        doc = [{"external_id": "t1", "text": "The vellumwing crosses over TLS."}]
+        r = api.call("POST", C.docs_path(coll), who, {"documents": doc})
+        assert r.status >= 500, (r.status, r.body)
+        assert not tls.requests(), "a request got through with the wrong CA"
+        suite.stop()
+        text = open(suite.conf).read().replace('qdrant ca "%s"' % other,
+                                               'qdrant ca "%s"' % ca)
+        open(suite.conf, "w").write(text)
+        suite.start()
+        api.ok("POST", C.docs_path(coll), who, {"documents": doc}, want=(200,))
+        res = search(api, who, "vellumwing", coll, "vector")
+        assert res and res[0]["external_id"] == "t1", res
+        assert tls.requests(), "no request reached the TLS stand-in"
+    finally:
+        tls.stop()
+
+
+test_tls_with_a_pinned_ca.FRESH = True
+test_tls_with_a_pinned_ca.START = False
+
+
+# After every shared-suite test: C.world() keeps one world at a time.
+def test_qdrant_requests_and_errors_are_counted(suite):
+    """/metrics counts Qdrant requests, and the failed ones apart."""
+    port = harness.free_port()
+    with open(suite.conf, "a") as f:
+        f.write("metrics on 127.0.0.1 port %d\n" % port)
+    suite.start()
+    w = C.world(suite)
+    before = qdrant_counters(port)
+    assert before["ballast_qdrant_requests_total"] > 0, before
+    search(w.api, w.k_c1, "zorblaxian", w.C1, "vector")
+    ok = qdrant_counters(port)
+    assert ok["ballast_qdrant_requests_total"] > before[
+        "ballast_qdrant_requests_total"], (before, ok)
+    assert ok["ballast_qdrant_errors_total"] == before[
+        "ballast_qdrant_errors_total"], (before, ok)
+    try:
+        STANDIN.set_mode("down")
+        r, _ = _timed_search(w)
+        assert r.status == 503, r.status
+    finally:
+        _ok_mode()
+    bad = qdrant_counters(port)
+    assert bad["ballast_qdrant_errors_total"] > ok["ballast_qdrant_errors_total"], (ok, bad)
+
+
+test_qdrant_requests_and_errors_are_counted.FRESH = True
+test_qdrant_requests_and_errors_are_counted.START = False
