@@ -106,7 +106,8 @@ mb_add(struct mbuf *b, const char *s, size_t n)
 		b->p = xreallocarray(b->p, 1, cap);
 		b->cap = cap;
 	}
-	memcpy(b->p + b->len, s, n);
+	if (n > 0)	/* s may be NULL for an empty part */
+		memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
 }
