@@ -70,12 +70,6 @@ db_health(PGconn *db)
 	return "ok";
 }
 
-/* The files glibc's resolver reads for a host name. */
-static const char *const db_resolver_files[] = {
-	"/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf",
-	"/etc/host.conf", "/etc/gai.conf"
-};
-
 /* The TLS files libpq opens on every connect, when named. */
 static const char *const db_tls_keys[] = {
 	"sslrootcert", "sslcrl", "sslcert", "sslkey"
@@ -176,14 +170,11 @@ db_sandbox(const char *conninfo, char *promises, size_t len, int unveil)
 	rv |= db_host_promises(host, hostaddr, promises, len);
 	if (files)
 		rv |= db_add_promise(promises, len, "rpath");
-	if (unveil && strstr(promises, "dns") != NULL)
-		for (size_t i = 0; i < sizeof(db_resolver_files) /
-		    sizeof(db_resolver_files[0]); i++)
-			if (sandbox_unveil(db_resolver_files[i], "r") == -1) {
-				log_warn("%s: unveil %s", __func__,
-				    db_resolver_files[i]);
-				rv = -1;
-			}
+	if (unveil && strstr(promises, "dns") != NULL &&
+	    sandbox_unveil_existing(sandbox_resolver_files) == -1) {
+		log_warn("%s: unveil the resolver's files", __func__);
+		rv = -1;
+	}
 	PQconninfoFree(opts);
 	if (rv != 0)
 		log_warnx("%s: cannot prepare the sandbox for the database",

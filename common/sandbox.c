@@ -40,6 +40,25 @@
 #include "common/log.h"
 #include "common/sandbox.h"
 
+const char *const sandbox_resolver_files[] = {
+	"/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf",
+	"/etc/host.conf", "/etc/gai.conf", NULL
+};
+const char *const sandbox_system_ca[] = {
+	"/etc/ssl", "/usr/lib/ssl", "/usr/share/ca-certificates", NULL
+};
+
+int
+sandbox_unveil_existing(const char *const *paths)
+{
+	struct stat	 st;
+
+	for (; *paths != NULL; paths++)
+		if (stat(*paths, &st) == 0 && sandbox_unveil(*paths, "r") == -1)
+			return -1;
+	return 0;
+}
+
 #ifdef __OpenBSD__
 
 static int	 unveiled;

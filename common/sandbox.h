@@ -18,6 +18,17 @@
 int	sandbox_unveil(const char *path, const char *perms);
 /* 0 on success; -1 with errno on failure (the caller fatals). */
 int	sandbox_pledge(const char *promises);
+
+/*
+ * What a network client reads besides its own files, for callers to
+ * unveil read-only: glibc's resolver (a host name lookup opens them;
+ * without them under Landlock every name but a literal address fails),
+ * and OpenSSL's configuration and the system's CA store.  NULL-ended.
+ */
+extern const char *const sandbox_resolver_files[];
+extern const char *const sandbox_system_ca[];
+/* Unveil read-only each of the NULL-ended paths that exists. */
+int	sandbox_unveil_existing(const char *const *paths);
 /* What the kernel gave us, for logs and tests: "seccomp+landlock(abi 7)". */
 const char *sandbox_describe(void);
 

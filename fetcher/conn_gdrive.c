@@ -68,8 +68,7 @@ gdrive_sandbox(json_t *config, struct fetch_sandbox *sb, char *err,
 
 	if (gdrive_conf(config, &r, err, errlen) == -1)
 		return -1;
-	gconf_sandbox(&r.c, sb);
-	return 0;
+	return gconf_sandbox(&r.c, sb, err, errlen);
 }
 
 static int

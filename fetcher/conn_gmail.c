@@ -69,8 +69,7 @@ gmail_sandbox(json_t *config, struct fetch_sandbox *sb, char *err,
 
 	if (gmail_conf(config, &r, err, errlen) == -1)
 		return -1;
-	gconf_sandbox(&r.c, sb);
-	return 0;
+	return gconf_sandbox(&r.c, sb, err, errlen);
 }
 
 /* GET path as JSON: 0 and *o, 1 on 404, -1 failed. */

@@ -41,11 +41,6 @@ static const char *const http_members[] = {
 	NULL,
 };
 
-static const char *const system_ca[] = {
-	"/etc/ssl/certs", "/usr/lib/ssl", "/usr/share/ca-certificates",
-	"/etc/ssl/openssl.cnf",
-};
-
 struct http_conf {
 	const char		*url;
 	enum feed_format	 format;
@@ -240,26 +235,10 @@ http_sandbox(json_t *config, struct fetch_sandbox *sb, char *err,
     size_t errlen)
 {
 	struct http_conf	 c;
-	struct stat		 st;
 
 	if (conf_load(config, &c, err, errlen) == -1)
 		return -1;
-	/*
-	 * curl connects (inet), resolves (dns) in a thread of its own
-	 * (thread: curl answers "localhost" itself, any other name starts
-	 * its resolver thread) and reads CA files (rpath)
-	 */
-	strlcpy(sb->promises, "inet dns rpath thread", sizeof(sb->promises));
-	sb->npaths = 0;
-	if (c.ca_file != NULL)
-		strlcpy(sb->paths[sb->npaths++], c.ca_file,
-		    sizeof(sb->paths[0]));
-	for (size_t i = 0; i < nitems(system_ca); i++)
-		if (stat(system_ca[i], &st) == 0 &&
-		    sb->npaths < FETCH_SANDBOX_PATHS)
-			strlcpy(sb->paths[sb->npaths++], system_ca[i],
-			    sizeof(sb->paths[0]));
-	return 0;
+	return sandbox_add_net(sb, c.ca_file, err, errlen);
 }
 
 /* -- one run --------------------------------------------------------- */

@@ -155,29 +155,12 @@ static int
 imap_sandbox(json_t *config, struct fetch_sandbox *sb, char *err,
     size_t errlen)
 {
-	/* where OpenSSL finds the system's roots and its config */
-	static const char *const sys[] = {
-		"/etc/ssl/certs", "/usr/lib/ssl", "/usr/share/ca-certificates",
-		"/etc/ssl/openssl.cnf",
-	};
 	struct imap_conf	c;
 
 	if (imap_conf(config, &c, err, errlen) == -1)
 		return -1;
 	memset(sb, 0, sizeof(*sb));
-	/*
-	 * inet dns: the connection to the server (curl resolves names in a
-	 * thread of its own: thread); rpath: CA files
-	 */
-	strlcpy(sb->promises, "inet dns rpath thread", sizeof(sb->promises));
-	if (c.ca_file != NULL)
-		strlcpy(sb->paths[sb->npaths++], c.ca_file,
-		    sizeof(sb->paths[0]));
-	for (size_t i = 0; i < nitems(sys); i++)
-		if (access(sys[i], F_OK) == 0)
-			strlcpy(sb->paths[sb->npaths++], sys[i],
-			    sizeof(sb->paths[0]));
-	return 0;
+	return sandbox_add_net(sb, c.ca_file, err, errlen);
 }
 
 /* ---- libcurl ------------------------------------------------------ */

@@ -27,6 +27,7 @@
 #include <libpq-fe.h>
 
 #include "common/log.h"
+#include "common/sandbox.h"
 #include "common/util.h"
 #include "fetcher/connector.h"
 
@@ -287,21 +288,8 @@ static int
 pg_sandbox(json_t *config, struct fetch_sandbox *sb, char *err,
     size_t errlen)
 {
-	/* what glibc's resolver reads to look a host name up */
-	static const char *const resolver[] = {
-		"/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf",
-		"/etc/host.conf", "/etc/gai.conf",
-	};
-	/*
-	 * OpenSSL's configuration, then the system's CA store: unused
-	 * while sslrootcert names a file, listed while there is room.
-	 */
-	static const char *const ssl[] = {
-		"/etc/ssl/openssl.cnf", "/etc/ssl/certs", "/usr/lib/ssl",
-		"/usr/share/ca-certificates",
-	};
 	struct pgconf	 pc;
-	size_t		 i;
+	const char	*const *p;
 
 	if (pg_conf(config, &pc, err, errlen) == -1)
 		return -1;
@@ -318,13 +306,13 @@ pg_sandbox(json_t *config, struct fetch_sandbox *sb, char *err,
 		return -1;
 	if (pc.host[0] == '/' && sb_path(sb, pc.host, err, errlen) == -1)
 		return -1;
-	for (i = 0; pc.host[0] != '/' && i < nitems(resolver); i++)
-		if (access(resolver[i], R_OK) == 0 &&
-		    sb_path(sb, resolver[i], err, errlen) == -1)
+	/* a host name's lookup reads the resolver's files */
+	for (p = sandbox_resolver_files; pc.host[0] != '/' && *p != NULL; p++)
+		if (access(*p, R_OK) == 0 && sb_path(sb, *p, err, errlen) == -1)
 			return -1;
-	for (i = 0; i < nitems(ssl) && sb->npaths < FETCH_SANDBOX_PATHS; i++)
-		if (access(ssl[i], R_OK) == 0 &&
-		    sb_path(sb, ssl[i], err, errlen) == -1)
+	/* OpenSSL's configuration and the system's CAs */
+	for (p = sandbox_system_ca; *p != NULL; p++)
+		if (access(*p, R_OK) == 0 && sb_path(sb, *p, err, errlen) == -1)
 			return -1;
 	return 0;
 }

@@ -2,11 +2,14 @@
  * The connector table and the config and credential helpers every
  * connector shares.
  */
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "common/sandbox.h"
 #include "common/util.h"
 #include "fetcher/connector.h"
 
@@ -202,4 +205,46 @@ conf_only(json_t *config, const char *const *known, char *err,
 		}
 	}
 	return 0;
+}
+
+int
+sandbox_add_path(struct fetch_sandbox *sb, const char *path, char *err,
+    size_t errlen)
+{
+	if (sb->npaths == FETCH_SANDBOX_PATHS ||
+	    strlcpy(sb->paths[sb->npaths], path, sizeof(sb->paths[0])) >=
+	    sizeof(sb->paths[0])) {
+		snprintf(err, errlen, "the sandbox has no room for %.64s", path);
+		return -1;
+	}
+	sb->npaths++;
+	return 0;
+}
+
+/* Those of the NULL-ended paths that exist. */
+static int
+sandbox_add_existing(struct fetch_sandbox *sb, const char *const *paths,
+    char *err, size_t errlen)
+{
+	struct stat	 st;
+
+	for (; *paths != NULL; paths++)
+		if (stat(*paths, &st) == 0 &&
+		    sandbox_add_path(sb, *paths, err, errlen) == -1)
+			return -1;
+	return 0;
+}
+
+int
+sandbox_add_net(struct fetch_sandbox *sb, const char *ca_file, char *err,
+    size_t errlen)
+{
+	strlcpy(sb->promises, "inet dns rpath thread", sizeof(sb->promises));
+	sb->npaths = 0;
+	if (ca_file != NULL && sandbox_add_path(sb, ca_file, err, errlen) == -1)
+		return -1;
+	/* without the resolver's files, only literal addresses resolve */
+	if (sandbox_add_existing(sb, sandbox_resolver_files, err, errlen) == -1)
+		return -1;
+	return sandbox_add_existing(sb, sandbox_system_ca, err, errlen);
 }

@@ -25,7 +25,7 @@
 #include "common/ipc_msg.h"
 
 #define FETCH_ERR_MAX		512
-#define FETCH_SANDBOX_PATHS	8
+#define FETCH_SANDBOX_PATHS	16
 
 /* One document; strings are UTF-8 without NUL (checked by the sink). */
 struct fetch_doc {
@@ -127,6 +127,17 @@ int	conf_str(json_t *config, const char *k, int required, size_t maxlen,
 int	conf_int(json_t *config, const char *k, long long min, long long max,
 	    long long def, long long *out, char *err, size_t errlen);
 int	conf_bool(json_t *config, const char *k, int def, int *out,
+	    char *err, size_t errlen);
+/*
+ * A network connector's sandbox: promises "inet dns rpath thread" (curl
+ * resolves names in a thread of its own) and, read-only, its CA file if
+ * any, the resolver's files and the system's CA store
+ * (common/sandbox.h).  0, or -1 with err when the paths do not fit.
+ */
+int	sandbox_add_net(struct fetch_sandbox *, const char *ca_file,
+	    char *err, size_t errlen);
+/* One read-only path more; -1 with err when there is no room. */
+int	sandbox_add_path(struct fetch_sandbox *, const char *path,
 	    char *err, size_t errlen);
 /* Refuses members not in the NULL-terminated list. */
 int	conf_only(json_t *config, const char *const *known, char *err,

@@ -23,11 +23,6 @@ static const char *const shared_members[] = {
 	"scope", "ca_file", "timeout", "max_bytes", NULL,
 };
 
-static const char *const system_ca[] = {
-	"/etc/ssl/certs", "/usr/lib/ssl", "/usr/share/ca-certificates",
-	"/etc/ssl/openssl.cnf",
-};
-
 /* -- config ---------------------------------------------------------- */
 
 static int
@@ -149,22 +144,11 @@ gconf_load(json_t *config, const char *type, const char *const *extra,
 	return 0;
 }
 
-void
-gconf_sandbox(const struct gconf *c, struct fetch_sandbox *sb)
+int
+gconf_sandbox(const struct gconf *c, struct fetch_sandbox *sb, char *err,
+    size_t errlen)
 {
-	struct stat	 st;
-
-	/* curl: connect, resolve (in a thread), read CA files */
-	strlcpy(sb->promises, "inet dns rpath thread", sizeof(sb->promises));
-	sb->npaths = 0;
-	if (c->ca_file != NULL)
-		strlcpy(sb->paths[sb->npaths++], c->ca_file,
-		    sizeof(sb->paths[0]));
-	for (size_t i = 0; i < nitems(system_ca); i++)
-		if (stat(system_ca[i], &st) == 0 &&
-		    sb->npaths < FETCH_SANDBOX_PATHS)
-			strlcpy(sb->paths[sb->npaths++], system_ca[i],
-			    sizeof(sb->paths[0]));
+	return sandbox_add_net(sb, c->ca_file, err, errlen);
 }
 
 char *

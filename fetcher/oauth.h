@@ -49,7 +49,8 @@ int	gconf_load(json_t *config, const char *type,
 	    const char *const *extra, const char *def_api,
 	    const char *def_scope, struct gconf *, char *err, size_t errlen);
 /* The fetcher's sandbox for a run against c's hosts. */
-void	gconf_sandbox(const struct gconf *, struct fetch_sandbox *);
+int	gconf_sandbox(const struct gconf *, struct fetch_sandbox *, char *err,
+	    size_t errlen);
 
 /*
  * indexd: the provider URL for POST /v1/sources/{id}/oauth/start, with

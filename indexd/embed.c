@@ -26,14 +26,6 @@ static struct {
 	const char	*(*key)(const char *);
 } econf;
 
-/* OpenSSL's default store on Debian and what it links to. */
-static const char *const system_ca[] = {
-	"/etc/ssl", "/usr/lib/ssl", "/usr/share/ca-certificates",
-};
-static const char *const resolver_files[] = {
-	"/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf",
-	"/etc/host.conf", "/etc/gai.conf",
-};
 
 void
 embedder_configure(const struct ballast_conf *c,
@@ -73,7 +65,6 @@ add_promise(char *promises, size_t len, const char *p)
 int
 embedder_sandbox(char *promises, size_t len, int unveil)
 {
-	struct stat	 st;
 	int		 rv = 0;
 
 	if (!econf.openai)
@@ -92,21 +83,13 @@ embedder_sandbox(char *promises, size_t len, int unveil)
 		log_warn("%s: unveil %s", __func__, econf.ca);
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(system_ca) / sizeof(system_ca[0]) &&
-	    econf.ca[0] == '\0' && strncasecmp(econf.url, "https:", 6) == 0;
-	    i++)
-		if (stat(system_ca[i], &st) == 0 &&
-		    sandbox_unveil(system_ca[i], "r") == -1) {
-			log_warn("%s: unveil %s", __func__, system_ca[i]);
-			return -1;
-		}
-	for (size_t i = 0; i < sizeof(resolver_files) /
-	    sizeof(resolver_files[0]); i++)
-		if (stat(resolver_files[i], &st) == 0 &&
-		    sandbox_unveil(resolver_files[i], "r") == -1) {
-			log_warn("%s: unveil %s", __func__, resolver_files[i]);
-			return -1;
-		}
+	/* the system's CAs for https without a CA of its own */
+	if ((econf.ca[0] == '\0' && strncasecmp(econf.url, "https:", 6) == 0 &&
+	    sandbox_unveil_existing(sandbox_system_ca) == -1) ||
+	    sandbox_unveil_existing(sandbox_resolver_files) == -1) {
+		log_warn("%s: unveil", __func__);
+		return -1;
+	}
 	return 0;
 }
 

@@ -130,7 +130,8 @@ store_qdrant_sandbox(const struct ballast_conf *c, char *promises, size_t len)
 	if (strlcat(promises, " inet", len) >= len)
 		return -1;
 	if (!url_host_literal(c->qdrant_url) &&
-	    strlcat(promises, " dns thread", len) >= len)
+	    (strlcat(promises, " dns thread", len) >= len ||
+	    sandbox_unveil_existing(sandbox_resolver_files) == -1))
 		return -1;
 	if (strncmp(c->qdrant_url, "https:", 6) != 0)
 		return 0;
@@ -139,7 +140,8 @@ store_qdrant_sandbox(const struct ballast_conf *c, char *promises, size_t len)
 	for (size_t i = 0; i < nitems(files); i++)
 		if (files[i][0] != '\0' && sandbox_unveil(files[i], "r") == -1)
 			rv = -1;
-	if (c->qdrant_ca[0] == '\0' && sandbox_unveil("/etc/ssl", "r") == -1)
+	if (c->qdrant_ca[0] == '\0' &&
+	    sandbox_unveil_existing(sandbox_system_ca) == -1)
 		rv = -1;
 	return rv;
 }
