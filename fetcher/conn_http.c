@@ -191,7 +191,7 @@ conf_load(json_t *config, struct http_conf *c, char *err, size_t errlen)
 	    conf_enum(config, "auth", auths, 0, &c->auth, err, errlen) == -1 ||
 	    conf_str(config, "auth_header", 0, 64, &c->auth_header, err,
 	    errlen) == -1 ||
-	    conf_str(config, "ca_file", 0, 4095, &c->ca_file, err, errlen) ==
+	    conf_path(config, "ca_file", &c->ca_file, err, errlen) ==
 	    -1 || conf_fields(config, &c->json, err, errlen) == -1 ||
 	    conf_int(config, "max_pages", 1, 1000, 100, &c->max_pages, err,
 	    errlen) == -1 ||
@@ -214,11 +214,6 @@ conf_load(json_t *config, struct http_conf *c, char *err, size_t errlen)
 	if (c->auth == 2 && check_header_name(c->auth_header, err, errlen) ==
 	    -1)
 		return -1;
-	if (c->ca_file != NULL && c->ca_file[0] != '/') {
-		snprintf(err, errlen, "config.ca_file: must be an absolute "
-		    "path");
-		return -1;
-	}
 	return 0;
 }
 

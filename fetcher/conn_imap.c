@@ -107,8 +107,7 @@ imap_conf(json_t *config, struct imap_conf *c, char *err, size_t errlen)
 	    conf_str(config, "username", 1, 255, &c->username, err,
 	    errlen) == -1 ||
 	    conf_str(config, "auth", 0, 16, &auth, err, errlen) == -1 ||
-	    conf_str(config, "ca_file", 0, 4095, &c->ca_file, err,
-	    errlen) == -1 ||
+	    conf_path(config, "ca_file", &c->ca_file, err, errlen) == -1 ||
 	    conf_int(config, "max_messages", 1, 1000000, 100000,
 	    &c->max_messages, err, errlen) == -1 ||
 	    conf_int(config, "max_message_size", 1024, 100LL * 1024 * 1024,
@@ -133,11 +132,6 @@ imap_conf(json_t *config, struct imap_conf *c, char *err, size_t errlen)
 	else if (auth != NULL && strcmp(auth, "password") != 0) {
 		snprintf(err, errlen, "config.auth: must be \"password\" or "
 		    "\"xoauth2\"");
-		return -1;
-	}
-	if (c->ca_file != NULL && c->ca_file[0] != '/') {
-		snprintf(err, errlen, "config.ca_file: must be an absolute "
-		    "path");
 		return -1;
 	}
 	return 0;

@@ -147,6 +147,19 @@ conf_str(json_t *config, const char *k, int required, size_t maxlen,
 }
 
 int
+conf_path(json_t *config, const char *k, const char **out, char *err,
+    size_t errlen)
+{
+	if (conf_str(config, k, 0, 4095, out, err, errlen) == -1)
+		return -1;
+	if (*out != NULL && (*out)[0] != '/') {
+		snprintf(err, errlen, "config.%s: must be an absolute path", k);
+		return -1;
+	}
+	return 0;
+}
+
+int
 conf_int(json_t *config, const char *k, long long min, long long max,
     long long def, long long *out, char *err, size_t errlen)
 {

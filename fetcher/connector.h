@@ -139,6 +139,9 @@ int	sandbox_add_net(struct fetch_sandbox *, const char *ca_file,
 /* One read-only path more; -1 with err when there is no room. */
 int	sandbox_add_path(struct fetch_sandbox *, const char *path,
 	    char *err, size_t errlen);
+/* An optional absolute path (at most 4095 bytes): 0, or -1 with err. */
+int	conf_path(json_t *config, const char *k, const char **out, char *err,
+	    size_t errlen);
 /* Refuses members not in the NULL-terminated list. */
 int	conf_only(json_t *config, const char *const *known, char *err,
 	    size_t errlen);

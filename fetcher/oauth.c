@@ -111,7 +111,7 @@ gconf_load(json_t *config, const char *type, const char *const *extra,
 	    conf_str(config, "api_base", 0, GOAUTH_MAX_URL, &c->api_base, err,
 	    errlen) == -1 ||
 	    conf_str(config, "scope", 0, 1024, &c->scope, err, errlen) == -1 ||
-	    conf_str(config, "ca_file", 0, 4095, &c->ca_file, err, errlen) ==
+	    conf_path(config, "ca_file", &c->ca_file, err, errlen) ==
 	    -1 ||
 	    conf_int(config, "timeout", 1, 300, 30, &c->timeout, err,
 	    errlen) == -1 ||
@@ -134,11 +134,6 @@ gconf_load(json_t *config, const char *type, const char *const *extra,
 		return -1;
 	if (c->api_base[strlen(c->api_base) - 1] == '/') {
 		snprintf(err, errlen, "config.api_base: no trailing \"/\"");
-		return -1;
-	}
-	if (c->ca_file != NULL && c->ca_file[0] != '/') {
-		snprintf(err, errlen, "config.ca_file: must be an absolute "
-		    "path");
 		return -1;
 	}
 	return 0;

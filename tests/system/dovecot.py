@@ -22,33 +22,11 @@ import tempfile
 import time
 
 import harness
+from test_pg_tls import make_ca, make_server_cert  # noqa: E402
 
 USER = "mailer"
 PASSWORD = "imap pass w0rd"
 TOKEN = "ya29.test-access-token-0123456789"
-
-
-def openssl(*args, cwd):
-    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def make_ca(d, name):
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-keyout", name + ".key", "-out", name + ".crt", "-days", "2",
-            "-subj", "/CN=Ballast test %s" % name, cwd=d)
-    os.chmod(os.path.join(d, name + ".crt"), 0o644)
-    return os.path.join(d, name + ".crt")
-
-
-def make_server_cert(d):
-    with open(os.path.join(d, "san.ext"), "w") as f:
-        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost", cwd=d)
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "san.ext",
-            cwd=d)
 
 
 CONF = """\
