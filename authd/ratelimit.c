@@ -8,15 +8,21 @@
  *
  * Over the limit the caller gets 429 with Retry-After until its window
  * ends.  A restart forgets (authd is restarted rarely; an attacker gains
- * one window).  Each table is small and scanned linearly: a login costs
- * an Argon2id verification anyway, and a search a query in PostgreSQL
- * that costs far more than a few thousand string compares.  When a table
- * is full the oldest window goes, so a flood of fresh keys can only make
- * the limiter forget, never refuse anyone else.
+ * one window).
+ *
+ * A key is looked for only in the RL_PROBE slots after the one its hash
+ * names, so a check touches a page or two of the table, not all of it
+ * (a linear scan read all 1.3 MB of a table per search and per login,
+ * and kept it resident: issue 12).  The hash is SHA-256 under a random
+ * per-process salt, so nobody can pick keys that crowd one neighbourhood.
+ * When a neighbourhood is full its oldest window goes, so a flood of
+ * fresh keys can only make the limiter forget, never refuse anyone else.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "authd/authd.h"
+#include "authd/check.h"
 
 #define RL_SLOTS	4096
 #define RL_KEYMAX	300
@@ -33,6 +39,8 @@ struct rl_table {
 	uint64_t	 window;	/* seconds */
 };
 
+#define RL_PROBE	8
+
 static struct rl_table	 rl_login = { .limit = 5, .window = 60 };
 static struct rl_table	 rl_search = { .limit = 600, .window = 60 };
 
@@ -43,28 +51,63 @@ rl_setup(struct rl_table *t, uint64_t limit, uint64_t window)
 	t->window = window > 0 ? window : 1;
 }
 
+/* The first slot of key's neighbourhood. */
+static size_t
+rl_home(const char *key)
+{
+	static uint8_t	 salt[16];
+	static int	 salted;
+	uint8_t		 buf[sizeof(salt) + RL_KEYMAX], h[SHA256_LEN];
+	size_t		 len = strnlen(key, RL_KEYMAX - 1);
+	uint64_t	 v = 0;
+
+	if (!salted) {
+		arc4random_buf(salt, sizeof(salt));
+		salted = 1;
+	}
+	memcpy(buf, salt, sizeof(salt));
+	memcpy(buf + sizeof(salt), key, len);
+	if (sha256(buf, sizeof(salt) + len, h) == -1)
+		return 0;	/* still correct, only crowded */
+	for (size_t i = 0; i < sizeof(v); i++)
+		v = v << 8 | h[i];
+	return (size_t)(v % RL_SLOTS);
+}
+
+static struct rl_slot *
+rl_slot(struct rl_table *t, size_t home, size_t i)
+{
+	return &t->slot[(home + i) % RL_SLOTS];
+}
+
 static struct rl_slot *
 rl_find(struct rl_table *t, const char *key)
 {
-	for (size_t i = 0; i < RL_SLOTS; i++)
-		if (t->slot[i].key[0] != '\0' &&
-		    strcmp(t->slot[i].key, key) == 0)
-			return &t->slot[i];
+	size_t	 home = rl_home(key);
+
+	for (size_t i = 0; i < RL_PROBE; i++) {
+		struct rl_slot	*s = rl_slot(t, home, i);
+
+		if (s->key[0] != '\0' && strcmp(s->key, key) == 0)
+			return s;
+	}
 	return NULL;
 }
 
-/* A free or expired slot, else the one whose window began first. */
+/* A free or expired slot near key's home, else the oldest window there. */
 static struct rl_slot *
-rl_take(struct rl_table *t, uint64_t now)
+rl_take(struct rl_table *t, const char *key, uint64_t now)
 {
-	struct rl_slot	*old = &t->slot[0];
+	size_t		 home = rl_home(key);
+	struct rl_slot	*old = rl_slot(t, home, 0);
 
-	for (size_t i = 0; i < RL_SLOTS; i++) {
-		if (t->slot[i].key[0] == '\0' ||
-		    now - t->slot[i].start >= t->window)
-			return &t->slot[i];
-		if (t->slot[i].start < old->start)
-			old = &t->slot[i];
+	for (size_t i = 0; i < RL_PROBE; i++) {
+		struct rl_slot	*s = rl_slot(t, home, i);
+
+		if (s->key[0] == '\0' || now - s->start >= t->window)
+			return s;
+		if (s->start < old->start)
+			old = s;
 	}
 	return old;
 }
@@ -89,7 +132,7 @@ rl_count(struct rl_table *t, const char *key, uint64_t now)
 	if (strlen(key) >= RL_KEYMAX)
 		return;
 	if ((s = rl_find(t, key)) == NULL) {
-		s = rl_take(t, now);
+		s = rl_take(t, key, now);
 		strlcpy(s->key, key, sizeof(s->key));
 		s->start = now;
 		s->count = 0;

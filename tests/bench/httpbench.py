@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import time
 
@@ -167,9 +168,38 @@ def children(pid):
     return out
 
 
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def resident_frames(pid):
+    """The physical frames of pid's resident pages (needs root: without
+    CAP_SYS_ADMIN the kernel shows every frame number as 0)."""
+    frames = set()
+    try:
+        with open("/proc/%d/maps" % pid) as maps, \
+                open("/proc/%d/pagemap" % pid, "rb") as pm:
+            for line in maps:
+                lo, hi = (int(x, 16) for x in line.split()[0].split("-"))
+                if lo >= 0x7fffffffffff:       # [vsyscall]
+                    continue
+                pm.seek(lo // PAGE * 8)
+                data = pm.read((hi - lo) // PAGE * 8)
+                for (e,) in struct.iter_unpack("<Q", data):
+                    if e >> 63 & 1:             # present in RAM
+                        frames.add(e & ((1 << 55) - 1))
+    except OSError:
+        pass
+    return frames
+
+
 def memory(pids):
-    """Summed RSS and PSS of the processes, in kB."""
+    """Summed RSS and PSS of the processes, in kB; and the suite's own RSS:
+    the distinct physical pages resident for all of them together, so a
+    page of libc mapped by five processes counts once (the summed RSS
+    counts it five times; PSS splits it with every other process on the
+    machine that maps it)."""
     rss = pss = 0
+    frames = set()
     for pid in pids:
         try:
             with open("/proc/%d/smaps_rollup" % pid) as f:
@@ -180,7 +210,10 @@ def memory(pids):
                         pss += int(line.split()[1])
         except OSError:
             pass
-    return {"rss_kb": rss, "pss_kb": pss, "processes": len(pids)}
+        frames |= resident_frames(pid)
+    frames.discard(0)
+    return {"rss_kb": rss, "pss_kb": pss, "processes": len(pids),
+            "distinct_kb": len(frames) * PAGE // 1024}
 
 
 def raise_nofile():

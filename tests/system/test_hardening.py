@@ -304,3 +304,24 @@ def test_children_cannot_read_keyring_or_each_other(suite):
     r = subprocess.run(["setpriv", "--reuid=%d" % fu.pw_uid, "--regid=%d" % fu.pw_gid,
                         "--clear-groups", "--", "cat", kr], capture_output=True, timeout=10)
     assert r.returncode != 0 and b"Permission denied" in r.stderr, r.stderr
+
+
+def test_children_environment_is_clean(suite):
+    """The parent passes its children nothing of its own environment but
+    the sanitizer options, TZ and the sandbox switch; it adds only
+    GNUTLS_NO_IMPLICIT_INIT (GnuTLS is loaded but unused: its constructor
+    would read the trust store in every child).  The harness starts the
+    suite with PATH and BALLAST_* variables, which must not get through."""
+    allowed = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+               "BALLAST_SANDBOX_LOG", "BALLAST_LSAN", "TZ"}
+    st = suite.status()
+    with open("/proc/%d/environ" % suite.proc.pid, "rb") as f:
+        parent = [v for v in f.read().split(b"\0") if v]
+    assert any(v.startswith(b"PATH=") for v in parent), parent
+    for name in harness.CHILDREN:
+        with open("/proc/%d/environ" % st[name]["pid"], "rb") as f:
+            env = [v.decode() for v in f.read().split(b"\0") if v]
+        assert "GNUTLS_NO_IMPLICIT_INIT=1" in env, (name, env)
+        extra = {v.split("=", 1)[0] for v in env} - allowed - \
+            {"GNUTLS_NO_IMPLICIT_INIT"}
+        assert extra == set(), (name, extra)

@@ -308,6 +308,36 @@ test_ratelimit(void **state)
 	assert_int_equal(ratelimit_check("a:x@y", 1062), 0);
 }
 
+/*
+ * Keys are found through a salted hash, in a small neighbourhood: a
+ * flood of other keys neither makes a refused key pass while the table
+ * has room, nor (when it overflows) refuses a key that never failed.
+ */
+static void
+test_ratelimit_crowd(void **state)
+{
+	char	 key[64];
+
+	ratelimit_setup(3, 60);
+	for (int i = 0; i < 3; i++)
+		ratelimit_fail("a:victim@y", 2000);
+	assert_int_equal(ratelimit_check("a:victim@y", 2001), 59);
+	for (int i = 0; i < 500; i++) {
+		snprintf(key, sizeof(key), "a:crowd%d@y", i);
+		ratelimit_fail(key, 2001);
+	}
+	assert_int_equal(ratelimit_check("a:victim@y", 2002), 58);
+	for (int i = 0; i < 20000; i++) {
+		snprintf(key, sizeof(key), "a:flood%d@y", i);
+		ratelimit_fail(key, 2002);
+		ratelimit_fail(key, 2002);
+		ratelimit_fail(key, 2002);
+	}
+	assert_int_equal(ratelimit_check("a:never@y", 2003), 0);
+	/* The newest of the flood is remembered and refused. */
+	assert_true(ratelimit_check("a:flood19999@y", 2003) > 0);
+}
+
 static void
 test_search_rate(void **state)
 {
@@ -339,6 +369,7 @@ main(void)
 		cmocka_unit_test(test_text_len),
 		cmocka_unit_test(test_hex_sha256),
 		cmocka_unit_test(test_ratelimit),
+		cmocka_unit_test(test_ratelimit_crowd),
 		cmocka_unit_test(test_search_rate),
 	};
 
