@@ -706,25 +706,31 @@ int
 ipc_send(struct ipc_chan *c, enum ipc_type type, uint64_t id,
     const void *body, int fd)
 {
-	uint8_t	*frame;
-	size_t	 flen, queued;
+	uint8_t	*msg;
+	size_t	 len, flen, queued;
 
-	if (c->dead || send_check(c->self, c->peer, type, fd) == -1 ||
-	    (frame = frame_encode(type, id, body, &flen)) == NULL)
+	if (c->dead || send_check(c->self, c->peer, type, fd) == -1)
 		goto fail;
+	if (ipc_encode(type, id, body, &msg, &len) == -1) {
+		log_warnx("%s: %s: invalid body", __func__, ipc_type_name(type));
+		goto fail;
+	}
+	/* Header and message straight into the queue: no frame copy. */
+	flen = IPC_HDR + len;
 	queued = c->out.len - c->out.off;
 	if (flen > IPC_MAX_QUEUE - queued ||
 	    wbuf_reserve(&c->out, flen) == -1) {
 		log_warnx("%s: channel %s->%s: output queue full", __func__,
 		    proc_name(c->self), proc_name(c->peer));
-		freezero(frame, flen);
+		freezero(msg, len);
 		goto fail;
 	}
 	if (fd >= 0)
 		chan_push_outfd(c, c->out_pos + queued, fd);
-	memcpy(c->out.data + c->out.len, frame, flen);
+	put_be32(c->out.data + c->out.len, (uint32_t)len);
+	memcpy(c->out.data + c->out.len + IPC_HDR, msg, len);
 	c->out.len += flen;
-	freezero(frame, flen);
+	freezero(msg, len);
 	if (!c->writing) {
 		if (event_add(c->wev, NULL) == -1)
 			log_warnx("%s: event_add", __func__);

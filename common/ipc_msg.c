@@ -621,6 +621,44 @@ pack_field(msgpack_packer *pk, const struct ipc_field *f, const void *p)
 	return -1;
 }
 
+/* Envelope: fixarray, two uint64, map32. */
+#define ENC_ENVELOPE	(1 + 9 + 9 + 5)
+/* A str/bin/array header, a uint64: at most this many bytes. */
+#define ENC_HDR		5
+#define ENC_INT		9
+
+/*
+ * At least the bytes pack_field() writes for a valid field, so that the
+ * buffer is allocated once at its final size: growing it copies and
+ * wipes the old one.
+ */
+static size_t
+field_bound(const struct ipc_field *f, const void *p)
+{
+	size_t	 n = ENC_HDR + strlen(f->key);
+
+	switch (f->kind) {
+	case IPC_K_U64:
+	case IPC_K_I64:
+		return n + ENC_INT;
+	case IPC_K_BOOL:
+		return n + 1;
+	case IPC_K_STR:
+		return n + ENC_HDR + strlen(*(char *const *)p);
+	case IPC_K_BIN:
+		return n + ENC_HDR + ((const struct ipc_bin *)p)->len;
+	case IPC_K_STRV: {
+		const struct ipc_strv	*sv = p;
+
+		n += ENC_HDR;
+		for (size_t k = 0; k < sv->n; k++)
+			n += ENC_HDR + strlen(sv->v[k]);
+		return n;
+	}
+	}
+	return n;
+}
+
 int
 ipc_encode(enum ipc_type type, uint64_t id, const void *body,
     uint8_t **out, size_t *outlen)
@@ -628,7 +666,7 @@ ipc_encode(enum ipc_type type, uint64_t id, const void *body,
 	const struct ipc_msgdef	*def;
 	struct encbuf		 eb = { NULL, 0, 0 };
 	msgpack_packer		 pk;
-	size_t			 npresent = 0;
+	size_t			 npresent = 0, bound = ENC_ENVELOPE;
 
 	*out = NULL;
 	*outlen = 0;
@@ -644,7 +682,11 @@ ipc_encode(enum ipc_type type, uint64_t id, const void *body,
 		if (!field_valid(&def->fields[i], p))
 			return -1;
 		npresent++;
+		bound += field_bound(&def->fields[i], p);
 	}
+	/* Too big is refused by encbuf_write as before; no hint then. */
+	if (bound <= IPC_MAX_MSG && (eb.data = malloc(bound)) != NULL)
+		eb.cap = bound;
 
 	msgpack_packer_init(&pk, &eb, encbuf_write);
 	if (msgpack_pack_array(&pk, 3) != 0 ||
@@ -980,6 +1022,31 @@ decode_msg(const msgpack_object *o, struct ipc_msg *msg, char *err,
 }
 
 /*
+ * The unpacker's object tree goes into one zone per thread, kept and
+ * cleared after each message, rather than a zone allocated and freed for
+ * every message (a malloc of a whole chunk and its free, a measurable
+ * share of a small message's decoding).  It holds msgpack_object nodes
+ * only: types, sizes, integers and pointers into the frame; the C
+ * unpacker points a str's or bin's object at its bytes in place and never
+ * copies them into the zone, so nothing secret stays in it.  Clearing
+ * frees every chunk but the first, so a large message leaves no large
+ * zone behind.
+ */
+static msgpack_zone *
+decode_zone(void)
+{
+	static _Thread_local msgpack_zone	 zone;
+	static _Thread_local int		 ready;
+
+	if (!ready) {
+		if (!msgpack_zone_init(&zone, MSGPACK_ZONE_CHUNK_SIZE))
+			return NULL;
+		ready = 1;
+	}
+	return &zone;
+}
+
+/*
  * On failure msg holds no body and no fd, but msg->type is left at the
  * decoded type when the envelope got that far, so a caller can name the
  * message in its log.
@@ -988,7 +1055,8 @@ int
 ipc_decode(const uint8_t *buf, size_t len, struct ipc_msg *msg,
     char *err, size_t errlen)
 {
-	msgpack_unpacked	 up;
+	msgpack_zone		*zone;
+	msgpack_object		 obj;
 	const char		*why = NULL;
 	size_t			 pos = 0, elems = 0, off = 0;
 	int			 rv;
@@ -1004,13 +1072,17 @@ ipc_decode(const uint8_t *buf, size_t len, struct ipc_msg *msg,
 	if (pos != len)
 		return fail(err, errlen, "%s", "message: trailing bytes");
 
-	msgpack_unpacked_init(&up);
-	switch (msgpack_unpack_next(&up, (const char *)buf, len, &off)) {
+	if ((zone = decode_zone()) == NULL)
+		return fail(err, errlen, "%s", "message: out of memory");
+	switch (msgpack_unpack((const char *)buf, len, &off, zone, &obj)) {
 	case MSGPACK_UNPACK_SUCCESS:
 		if (off != len)
 			rv = fail(err, errlen, "%s", "message: trailing bytes");
 		else
-			rv = decode_msg(&up.data, msg, err, errlen);
+			rv = decode_msg(&obj, msg, err, errlen);
+		break;
+	case MSGPACK_UNPACK_EXTRA_BYTES:
+		rv = fail(err, errlen, "%s", "message: trailing bytes");
 		break;
 	case MSGPACK_UNPACK_NOMEM_ERROR:
 		rv = fail(err, errlen, "%s", "message: out of memory");
@@ -1019,7 +1091,7 @@ ipc_decode(const uint8_t *buf, size_t len, struct ipc_msg *msg,
 		rv = fail(err, errlen, "%s", "message: malformed");
 		break;
 	}
-	msgpack_unpacked_destroy(&up);
+	msgpack_zone_clear(zone);
 	if (rv == -1) {
 		enum ipc_type	 type = msg->type;
 

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "keyd/crypto.h"
@@ -24,23 +25,76 @@ gcm_cipher(void)
 	return fetched != NULL ? fetched : EVP_aes_256_gcm();
 }
 
+/*
+ * One context per direction, kept between operations with the key of the
+ * last one set (seal.c passes the same master key, or the same user's key,
+ * again and again).  Setting a context up was most of a 256-byte seal's
+ * instructions: allocating the provider's context, the cipher and IV
+ * length through OSSL_PARAMs, the AES key schedule and GHASH table.  Now
+ * an operation with the key of the last one only sets the nonce; another
+ * key re-keys the same context.
+ *
+ * What stays in memory between operations: the schedule of the last key
+ * and a copy of that key (to compare).  keyd holds the keyring itself for
+ * its whole life, and a user's key is derived from it, so this holds
+ * nothing keyd could not compute anyway; aes256gcm_forget() (called by
+ * keyring_free) frees both, OpenSSL cleansing the context.  A context
+ * that saw any failure is freed rather than reused.  Single-threaded:
+ * keyd is one event loop.
+ */
+struct gcm_cache {
+	EVP_CIPHER_CTX	*ctx;
+	uint8_t		 key[AES256GCM_KEYLEN];
+	int		 keyed;
+};
+
+static struct gcm_cache	 gcm_enc, gcm_dec;
+
+static void
+gcm_drop(struct gcm_cache *gc)
+{
+	EVP_CIPHER_CTX_free(gc->ctx);
+	explicit_bzero(gc, sizeof(*gc));
+}
+
+void
+aes256gcm_forget(void)
+{
+	gcm_drop(&gcm_enc);
+	gcm_drop(&gcm_dec);
+}
+
 static EVP_CIPHER_CTX *
 gcm_init(const uint8_t *key, const uint8_t *nonce, int enc)
 {
-	EVP_CIPHER_CTX	*ctx;
+	struct gcm_cache	*gc = enc ? &gcm_enc : &gcm_dec;
+	int			 same;
 
-	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
-		return NULL;
-	/* Set the cipher first, then the IV length, then key and IV. */
-	if (EVP_CipherInit_ex(ctx, gcm_cipher(), NULL, NULL, NULL,
-	    enc) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN,
-	    AES256GCM_NONCELEN, NULL) != 1 ||
-	    EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc) != 1) {
-		EVP_CIPHER_CTX_free(ctx);
+	if (gc->ctx == NULL) {
+		if ((gc->ctx = EVP_CIPHER_CTX_new()) == NULL)
+			return NULL;
+		/* Set the cipher first, then the IV length, once. */
+		if (EVP_CipherInit_ex(gc->ctx, gcm_cipher(), NULL, NULL, NULL,
+		    enc) != 1 ||
+		    EVP_CIPHER_CTX_ctrl(gc->ctx, EVP_CTRL_GCM_SET_IVLEN,
+		    AES256GCM_NONCELEN, NULL) != 1) {
+			gcm_drop(gc);
+			return NULL;
+		}
+	}
+	/* Constant time: the comparison says nothing about either key. */
+	same = gc->keyed && CRYPTO_memcmp(gc->key, key, sizeof(gc->key)) == 0;
+	/* A new nonce restarts GCM (counter, GHASH, lengths) on either path. */
+	if (EVP_CipherInit_ex(gc->ctx, NULL, NULL, same ? NULL : key, nonce,
+	    enc) != 1) {
+		gcm_drop(gc);
 		return NULL;
 	}
-	return ctx;
+	if (!same) {
+		memcpy(gc->key, key, sizeof(gc->key));
+		gc->keyed = 1;
+	}
+	return gc->ctx;
 }
 
 /* Feed AAD, then the text; out receives exactly len bytes. */
@@ -85,7 +139,8 @@ aes256gcm_encrypt(const uint8_t key[AES256GCM_KEYLEN],
 		goto out;
 	ret = 0;
  out:
-	EVP_CIPHER_CTX_free(ctx);
+	if (ret == -1)
+		gcm_drop(&gcm_enc);
 	return ret;
 }
 
@@ -112,7 +167,8 @@ aes256gcm_decrypt(const uint8_t key[AES256GCM_KEYLEN],
 		goto out;
 	ret = 0;
  out:
-	EVP_CIPHER_CTX_free(ctx);
+	if (ret == -1)
+		gcm_drop(&gcm_dec);
 	/* Never hand out plaintext that did not authenticate. */
 	if (ret == -1 && ctlen > 0)
 		explicit_bzero(pt, ctlen);

@@ -37,6 +37,12 @@ int	aes256gcm_decrypt(const uint8_t key[AES256GCM_KEYLEN],
 	    const uint8_t nonce[AES256GCM_NONCELEN], const uint8_t *aad,
 	    size_t aadlen, const uint8_t *ct, size_t ctlen,
 	    const uint8_t tag[AES256GCM_TAGLEN], uint8_t *pt);
+/*
+ * The two functions above keep their OpenSSL context, keyed with the last
+ * key used, between calls (not thread-safe; keyd is one thread).  This
+ * frees both and wipes the key copy; keyring_free() calls it.
+ */
+void	aes256gcm_forget(void);
 
 /* HKDF-SHA256; an empty salt means the RFC's string of HashLen zeros. */
 #define HKDF_SHA256_MAXOUT	(255 * 32)

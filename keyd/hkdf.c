@@ -11,6 +11,21 @@
 
 #include "keyd/crypto.h"
 
+/*
+ * The implementation, fetched once (by name, a lookup through the
+ * provider's tables on every fetch) and kept for the process's life, as
+ * aesgcm.c does with the cipher.  It holds no key.
+ */
+static EVP_KDF *
+hkdf_kdf(void)
+{
+	static EVP_KDF	*fetched;
+
+	if (fetched == NULL)
+		fetched = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_HKDF, NULL);
+	return fetched;
+}
+
 int
 hkdf_sha256(const uint8_t *salt, size_t saltlen, const uint8_t *ikm,
     size_t ikmlen, const uint8_t *info, size_t infolen, uint8_t *out,
@@ -23,11 +38,9 @@ hkdf_sha256(const uint8_t *salt, size_t saltlen, const uint8_t *ikm,
 
 	if (outlen == 0 || outlen > HKDF_SHA256_MAXOUT || ikmlen == 0)
 		return -1;
-	if ((kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_HKDF, NULL)) == NULL)
+	if ((kdf = hkdf_kdf()) == NULL)
 		return -1;
-	kctx = EVP_KDF_CTX_new(kdf);
-	EVP_KDF_free(kdf);
-	if (kctx == NULL)
+	if ((kctx = EVP_KDF_CTX_new(kdf)) == NULL)
 		return -1;
 
 	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "keyd/crypto.h"
 #include "keyd/keyring.h"
 
 static size_t
@@ -73,6 +74,8 @@ keyring_new(void)
 void
 keyring_free(struct keyring *kr)
 {
+	/* The cipher contexts may hold one of its keys' schedules. */
+	aes256gcm_forget();
 	if (kr != NULL)
 		secmem_free(kr, kr->mapsize);
 }

@@ -12,9 +12,17 @@
  *   micro keyd SIZE ITER
  *	Seal and open of SIZE-byte secrets by keyd's own dispatch running in
  *	a forked process (keyd_attach on a bare child, its event loop, no
- *	sandbox), asked through IPC as indexd asks it, one request at a
- *	time; and the same seal()/seal_open() called in this process.
- *	Operations per second.
+ *	sandbox), asked through IPC as indexd asks it: one request at a time
+ *	(blocking calls: the round-trip-bound rate), and pipelined, with
+ *	PIPE_WINDOW requests in flight on the same channel through an
+ *	ipc_chan in this process (as the front and authd ask, with ipc_send
+ *	on their event loop): keyd answers a channel in order, so this is
+ *	keyd's CPU rate.  Every reply is checked (type, id in order, length;
+ *	an open's plaintext byte for byte, a seal's header, and one seal in
+ *	64 opened again here).  Beside them, a raw write/read round trip of
+ *	the same byte counts (an open's request and reply frames) to a
+ *	forked process: the floor of the one-at-a-time rate.  And the same
+ *	seal()/seal_open() called in this process.  Operations per second.
  *   micro argon2 MEMKIB ITERATIONS N
  *	argon2id_hash_raw at the cost authd uses (1 lane, 16-byte salt,
  *	32-byte hash): ms per hash and hashes per second.
@@ -306,6 +314,9 @@ bench_ipc(long iter)
  * keyd
  */
 
+#define PIPE_WINDOW	32	/* requests in flight, pipelined mode */
+#define PIPE_CHECK	64	/* one pipelined seal in this many reopened */
+
 static struct child	 kc;
 
 /* What common/child.c does before keyd sees a message, for one peer. */
@@ -364,25 +375,199 @@ per_s(double t0, long n)
 }
 
 static void
+fail_reply(const char *why, long n)
+{
+	fprintf(stderr, "micro: keyd reply %ld: %s\n", n, why);
+	exit(1);
+}
+
+/* What a reply to one of our requests must hold. */
+struct expect {
+	const struct keyring	*kr;
+	const struct seal_ctx	*ctx;
+	const uint8_t		*pt;
+	size_t			 size;
+};
+
+static void
+check_open(const struct expect *e, const struct ipc_bin *b, long n)
+{
+	if (b->len != e->size)
+		fail_reply("open: wrong length", n);
+	if (memcmp(b->data, e->pt, e->size) != 0)
+		fail_reply("open: wrong plaintext", n);
+}
+
+static void
+check_seal(const struct expect *e, const struct ipc_bin *b, long n)
+{
+	uint8_t		*out;
+	size_t		 outlen;
+	uint32_t	 id;
+
+	if (b->len != e->size + SEAL_OVERHEAD)
+		fail_reply("seal: wrong length", n);
+	if (seal_key_id(b->data, b->len, &id) != SEAL_OK ||
+	    id != keyring_newest(e->kr)->id)
+		fail_reply("seal: wrong header", n);
+	if (n % PIPE_CHECK != 0)
+		return;
+	if (seal_open(e->kr, e->ctx, b->data, b->len, &out, &outlen) !=
+	    SEAL_OK || outlen != e->size || memcmp(out, e->pt, e->size) != 0)
+		fail_reply("seal: does not open to the plaintext", n);
+	freezero(out, outlen);
+}
+
+/* The pipelined client: an ipc_chan on this process's event loop. */
+static struct {
+	struct event_base	*base;
+	struct ipc_chan		*chan;
+	enum ipc_type		 type;		/* IMSG_KEY_SEAL or _OPEN */
+	struct imsg_key_req	*req;
+	const struct expect	*expect;
+	uint64_t		 first_id;
+	long			 total, sent, got;
+} pipe_st;
+
+static void
+pipe_send(void)
+{
+	if (ipc_send(pipe_st.chan, pipe_st.type,
+	    pipe_st.first_id + (uint64_t)pipe_st.sent, pipe_st.req, -1) == -1)
+		die("ipc_send (pipelined)");
+	pipe_st.sent++;
+}
+
+static void
+pipe_reply(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
+{
+	const struct ipc_bin	*b;
+	long			 n = pipe_st.got;
+
+	if (msg->type != IMSG_KEY_RESULT)
+		fail_reply(ipc_type_name(msg->type), n);
+	/* keyd answers a channel in order. */
+	if (msg->id != pipe_st.first_id + (uint64_t)n)
+		fail_reply("out of order or wrong id", n);
+	b = &((struct imsg_key_data *)msg->body)->data;
+	if (pipe_st.type == IMSG_KEY_OPEN)
+		check_open(pipe_st.expect, b, n);
+	else
+		check_seal(pipe_st.expect, b, n);
+	pipe_st.got++;
+	if (pipe_st.sent < pipe_st.total)
+		pipe_send();
+	else if (pipe_st.got == pipe_st.total)
+		event_base_loopbreak(pipe_st.base);
+}
+
+static void
+pipe_gone(struct ipc_chan *chan, const char *why, void *arg)
+{
+	fprintf(stderr, "micro: channel to keyd: %s\n", why);
+	exit(1);
+}
+
+/* n requests of type, PIPE_WINDOW in flight; operations per second. */
+static double
+pipelined(enum ipc_type type, struct imsg_key_req *r, const struct expect *e,
+    long n)
+{
+	double	 t0;
+
+	pipe_st.type = type;
+	pipe_st.req = r;
+	pipe_st.expect = e;
+	pipe_st.first_id = ipc_next_id();
+	/* Ids are ours to pick; keep them clear of ipc_next_id()'s. */
+	for (long i = 0; i < n; i++)
+		(void)ipc_next_id();
+	pipe_st.total = n;
+	pipe_st.sent = pipe_st.got = 0;
+	t0 = now_us();
+	while (pipe_st.sent < PIPE_WINDOW && pipe_st.sent < n)
+		pipe_send();
+	if (event_base_dispatch(pipe_st.base) == -1)
+		die("event_base_dispatch");
+	if (pipe_st.got != n)
+		fail_reply("missing replies", pipe_st.got);
+	return per_s(t0, n);
+}
+
+/* One at a time, blocking: the round-trip-bound rate. */
+static double
+one_at_a_time(int fd, enum ipc_type type, struct imsg_key_req *r,
+    const struct expect *e, long n)
+{
+	struct ipc_msg	 m;
+	double		 t0;
+
+	t0 = now_us();
+	for (long i = 0; i < n; i++) {
+		ask_keyd(fd, type, r, &m);
+		if (type == IMSG_KEY_OPEN)
+			check_open(e, &((struct imsg_key_data *)m.body)->data,
+			    i);
+		else
+			check_seal(e, &((struct imsg_key_data *)m.body)->data,
+			    i);
+		ipc_msg_clear(&m);
+	}
+	return per_s(t0, n);
+}
+
+/* Raw write/read round trips of raw_req/raw_rep bytes, per second. */
+static double
+raw_rate(long n)
+{
+	static uint8_t	 buf[8192];
+	double		 t0;
+	pid_t		 pid;
+	int		 sv[2];
+
+	if (raw_req > sizeof(buf) || raw_rep > sizeof(buf))
+		die("frames too large");
+	pid = fork_peer(sv, serve_raw, NULL);
+	for (long i = 0; i < n / 10; i++) {
+		writen(sv[1], buf, raw_req);
+		readn(sv[1], buf, raw_rep);
+	}
+	t0 = now_us();
+	for (long i = 0; i < n; i++) {
+		writen(sv[1], buf, raw_req);
+		readn(sv[1], buf, raw_rep);
+	}
+	t0 = per_s(t0, n);
+	reap(sv[1], pid);
+	return t0;
+}
+
+static void
 bench_keyd(long size, long iter)
 {
 	struct seal_ctx		 ctx = { "org-bench", "source-bench", NULL,
 				    NULL, 0 };
 	struct imsg_key_req	 r = { "org-bench", "source-bench", NULL,
 				    { NULL, 0 }, { NULL, 0 } };
+	struct imsg_key_data	 d;
+	struct expect		 e;
 	struct keyring		*kr;
-	struct ipc_msg		 m;
 	uint8_t			*pt, *sealed, *out;
 	size_t			 sealedlen, outlen;
-	double			 t0, ipc_seal, ipc_open, in_seal, in_open;
+	double			 t0, ipc_seal, ipc_open, pipe_seal, pipe_open;
+	double			 in_seal, in_open, raw_open;
 	pid_t			 pid;
-	int			 sv[2];
+	int			 sv[2], st;
 
 	if ((kr = keyring_generate()) == NULL)
 		die("keyring_generate");
 	if ((pt = malloc(size)) == NULL)
 		die("malloc");
 	arc4random_buf(pt, size);
+	e.kr = kr;
+	e.ctx = &ctx;
+	e.pt = pt;
+	e.size = size;
 
 	/* In this process. */
 	if (seal(kr, &ctx, pt, size, &sealed, &sealedlen) != SEAL_OK)
@@ -403,36 +588,54 @@ bench_keyd(long size, long iter)
 	}
 	in_open = per_s(t0, iter);
 
+	/* The floor of one open at a time: its frames' raw round trip. */
+	r.data.data = sealed;
+	r.data.len = sealedlen;
+	d.data.data = pt;
+	d.data.len = size;
+	raw_req = frame_len(IMSG_KEY_OPEN, &r);
+	raw_rep = frame_len(IMSG_KEY_RESULT, &d);
+	raw_open = raw_rate(iter);
+
 	/* Through keyd's dispatch in another process; it owns kr there. */
 	pid = fork_peer(sv, serve_keyd, kr);
 	r.data.data = pt;
 	r.data.len = size;
-	for (long i = 0; i < iter / 10; i++) {
-		ask_keyd(sv[1], IMSG_KEY_SEAL, &r, &m);
-		ipc_msg_clear(&m);
-	}
-	t0 = now_us();
-	for (long i = 0; i < iter; i++) {
-		ask_keyd(sv[1], IMSG_KEY_SEAL, &r, &m);
-		ipc_msg_clear(&m);
-	}
-	ipc_seal = per_s(t0, iter);
+	(void)one_at_a_time(sv[1], IMSG_KEY_SEAL, &r, &e, iter / 10);
+	ipc_seal = one_at_a_time(sv[1], IMSG_KEY_SEAL, &r, &e, iter);
 	r.data.data = sealed;
 	r.data.len = sealedlen;
-	t0 = now_us();
-	for (long i = 0; i < iter; i++) {
-		ask_keyd(sv[1], IMSG_KEY_OPEN, &r, &m);
-		if (((struct imsg_key_data *)m.body)->data.len != (size_t)size)
-			die("keyd open: wrong length");
-		ipc_msg_clear(&m);
-	}
-	ipc_open = per_s(t0, iter);
-	reap(sv[1], pid);
+	ipc_open = one_at_a_time(sv[1], IMSG_KEY_OPEN, &r, &e, iter);
 
-	printf("{\"size\": %ld, \"iterations\": %ld, \"ipc_seal_per_s\": %.0f, "
-	    "\"ipc_open_per_s\": %.0f, \"inproc_seal_per_s\": %.0f, "
-	    "\"inproc_open_per_s\": %.0f}\n", size, iter, ipc_seal, ipc_open,
-	    in_seal, in_open);
+	/* The same channel, now driven by an event loop, requests queued. */
+	if ((pipe_st.base = event_base_new()) == NULL)
+		die("event_base_new");
+	if ((pipe_st.chan = ipc_chan_new(pipe_st.base, sv[1], PROC_INDEXD,
+	    PROC_KEYD, pipe_reply, pipe_gone, NULL)) == NULL)
+		die("ipc_chan_new");
+	r.data.data = pt;
+	r.data.len = size;
+	(void)pipelined(IMSG_KEY_SEAL, &r, &e, iter / 10);
+	pipe_seal = pipelined(IMSG_KEY_SEAL, &r, &e, iter);
+	r.data.data = sealed;
+	r.data.len = sealedlen;
+	pipe_open = pipelined(IMSG_KEY_OPEN, &r, &e, iter);
+	ipc_chan_free(pipe_st.chan);	/* closes sv[1]: keyd sees EOF */
+	event_base_free(pipe_st.base);
+	if (waitpid(pid, &st, 0) == -1 || !WIFEXITED(st) ||
+	    WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "micro: keyd %d failed\n", (int)pid);
+		exit(1);
+	}
+
+	printf("{\"size\": %ld, \"iterations\": %ld, \"window\": %d, "
+	    "\"ipc_seal_per_s\": %.0f, \"ipc_open_per_s\": %.0f, "
+	    "\"pipelined_seal_per_s\": %.0f, \"pipelined_open_per_s\": %.0f, "
+	    "\"raw_open_req_bytes\": %zu, \"raw_open_rep_bytes\": %zu, "
+	    "\"raw_open_round_trips_per_s\": %.0f, "
+	    "\"inproc_seal_per_s\": %.0f, \"inproc_open_per_s\": %.0f}\n",
+	    size, iter, PIPE_WINDOW, ipc_seal, ipc_open, pipe_seal, pipe_open,
+	    raw_req, raw_rep, raw_open, in_seal, in_open);
 	free(sealed);
 	freezero(pt, size);
 	keyring_free(kr);

@@ -111,6 +111,63 @@ test_gcm_nist(void **state)
 	}
 }
 
+/*
+ * aesgcm.c keeps one context per direction keyed with the last key: the
+ * same key again only sets the nonce, another key re-keys, a failure or
+ * aes256gcm_forget() frees it.  Every path must still give the vectors.
+ */
+static void
+gcm_kat_once(const struct gcm_kat *v, int badtag)
+{
+	uint8_t	 key[32], iv[12], pt[64], aad[64], ct[64], tag[16];
+	uint8_t	 out[64], otag[16], back[64];
+	size_t	 ptlen, aadlen;
+
+	unhex(v->key, key, sizeof(key));
+	unhex(v->iv, iv, sizeof(iv));
+	ptlen = unhex(v->pt, pt, sizeof(pt));
+	aadlen = unhex(v->aad, aad, sizeof(aad));
+	unhex(v->ct, ct, sizeof(ct));
+	unhex(v->tag, tag, sizeof(tag));
+	assert_int_equal(aes256gcm_encrypt(key, iv, aad, aadlen, pt, ptlen,
+	    out, otag), 0);
+	assert_memory_equal(out, ct, ptlen);
+	assert_memory_equal(otag, tag, 16);
+	if (badtag) {
+		tag[0] ^= 1;
+		assert_int_equal(aes256gcm_decrypt(key, iv, aad, aadlen, ct,
+		    ptlen, tag, back), -1);
+		tag[0] ^= 1;
+	}
+	memset(back, 0xaa, sizeof(back));
+	assert_int_equal(aes256gcm_decrypt(key, iv, aad, aadlen, ct, ptlen,
+	    tag, back), 0);
+	assert_memory_equal(back, pt, ptlen);
+}
+
+static void
+test_gcm_kept_context(void **state)
+{
+	/* Vectors 2 and 3 (with plaintext), in an order that takes each path. */
+	static const struct {
+		int	 kat, badtag, forget;
+	} seq[] = {
+		{ 2, 0, 0 }, { 2, 0, 0 },	/* new context, then same key */
+		{ 3, 0, 0 }, { 3, 0, 0 },	/* re-key, then same key */
+		{ 2, 1, 0 }, { 2, 0, 0 },	/* failure frees, then anew */
+		{ 3, 0, 1 }, { 3, 0, 0 },	/* forgotten, then anew */
+		{ 1, 0, 0 }, { 2, 0, 0 },	/* empty plaintext between */
+	};
+
+	for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+		if (seq[i].forget)
+			aes256gcm_forget();
+		gcm_kat_once(&gcm_kats[seq[i].kat], seq[i].badtag);
+	}
+	aes256gcm_forget();
+	aes256gcm_forget();	/* twice is harmless */
+}
+
 /* ---- HKDF-SHA256: RFC 5869 appendix A, test cases 1-3 */
 
 static void
@@ -929,6 +986,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gcm_nist),
+		cmocka_unit_test(test_gcm_kept_context),
 		cmocka_unit_test(test_hkdf_rfc5869),
 		cmocka_unit_test(test_ed25519_rfc8032),
 		cmocka_unit_test(test_jws_rfc8037),
