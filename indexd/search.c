@@ -165,9 +165,25 @@ ids_of(PGconn *db, const char *sql, int np, const char *const *p,
  * and each word's document frequency is counted, both under the
  * caller's scope, so row-level security keeps what the scope cannot see
  * out of the statistics too.  sum(total_len) / sum(chunks) is the same
- * numeric division avg(len) made when it was counted per query.  ts_delete
- * twice keeps only the query's lexemes of a chunk's tsvector before
- * unnesting it.
+ * numeric division avg(len) made when it was counted per query.
+ *
+ * Term frequencies, BM25_QLEX: the chunk's tsvector cut down to the
+ * query's lexemes by weight, not by listing every other lexeme (one
+ * linear pass per step instead of an array of all of them and a search
+ * for each): setweight() marks the query's lexemes B, which no chunk
+ * holds (title A, metadata C, text D), and ts_filter() keeps the marked
+ * positions; once for the title's positions (then marked A again), once
+ * for the others.  Concatenated, each query lexeme has exactly its
+ * positions (the two parts are disjoint), so tf is the positions plus
+ * BM25_TITLE - 1 per title one.  (tsvector concatenation shifts the second
+ * part by the first's last position, at most the title's length: only a
+ * chunk whose positions already reach PostgreSQL's cap of 16,383 could
+ * lose one.)
+ *
+ * Without filters the candidates are all the scope's chunks holding any
+ * query word, so each word's document frequency is its number of rows
+ * among them (BM25_DF_H: no second index scan).  With filters the
+ * candidates are fewer than the scope: it is counted (BM25_DF_SCAN).
  */
 #define BM25_K1		"1.2"
 #define BM25_B		"0.75"
@@ -178,18 +194,35 @@ ids_of(PGconn *db, const char *sql, int np, const char *const *p,
 	"to_tsvector('english', $1)) AS a), " \
 	"st AS MATERIALIZED (SELECT coalesce(sum(chunks), 0)::float8 AS n, " \
 	"greatest(sum(total_len) / nullif(sum(chunks), 0), 1)::float8 AS dl " \
-	"FROM chunk_stats WHERE collection_id = ANY ($2::uuid[])), " \
+	"FROM chunk_stats WHERE collection_id = ANY ($2::uuid[])), "
+
+#define BM25_QLEX \
+	"setweight(ts_filter(setweight(ts_filter(c.tsv, '{a}'), 'B', ql.a), " \
+	"'{b}'), 'A') || ts_filter(setweight(ts_filter(c.tsv, '{c,d}'), 'B', " \
+	"ql.a), '{b}')"
+
+#define BM25_H \
+	"h AS MATERIALIZED (SELECT c.id, c.len, u.lexeme, " \
+	"cardinality(u.weights) + (" BM25_TITLE " - 1) * " \
+	"cardinality(array_positions(u.weights, 'A')) AS tf FROM "
+
+#define BM25_H_TAIL \
+	", ql, LATERAL unnest(" BM25_QLEX ") AS u WHERE c.tsv @@ q AND " \
+	"c.collection_id = ANY ($2::uuid[])"
+
+#define BM25_DF_SCAN \
 	"t AS MATERIALIZED (SELECT l.lex, ln(1 + (st.n - d.df + 0.5) / " \
 	"(d.df + 0.5)) AS idf FROM st, ql, unnest(ql.a) AS l(lex), " \
 	"LATERAL (SELECT count(*) AS df FROM chunks c WHERE " \
 	"c.tsv @@ quote_literal(l.lex)::tsquery AND " \
-	"c.collection_id = ANY ($2::uuid[])) d), m AS MATERIALIZED ("
+	"c.collection_id = ANY ($2::uuid[])) d), "
 
-#define BM25_TAIL \
-	"), h AS MATERIALIZED (SELECT m.id, m.len, u.lexeme, coalesce((" \
-	"SELECT sum(CASE w WHEN 'A' THEN " BM25_TITLE " ELSE 1 END) FROM " \
-	"unnest(u.weights) AS w), 1) AS tf FROM m, ql, LATERAL unnest(" \
-	"ts_delete(m.tsv, tsvector_to_array(ts_delete(m.tsv, ql.a)))) AS u) " \
+#define BM25_DF_H \
+	"t AS MATERIALIZED (SELECT h.lexeme AS lex, ln(1 + (st.n - " \
+	"count(*) + 0.5) / (count(*) + 0.5)) AS idf FROM h, st " \
+	"GROUP BY h.lexeme, st.n) "
+
+#define BM25_RANK \
 	"SELECT h.id FROM h JOIN t ON t.lex = h.lexeme, st GROUP BY h.id " \
 	"ORDER BY sum(t.idf * h.tf * (" BM25_K1 " + 1) / (h.tf + " BM25_K1 \
 	" * (1 - " BM25_B " + " BM25_B " * h.len / st.dl))) DESC, h.id " \
@@ -206,17 +239,14 @@ keyword_ids(struct engine *e, const struct search_params *sp,
 	snprintf(lim, sizeof(lim), "%zu", depth);
 	p[6] = lim;
 	if (!has_filters(sp))
-		return ids_of(e->db, BM25_HEAD "SELECT c.id, c.len, c.tsv "
-		    "FROM chunks c, ballast_any_query($1) q WHERE c.tsv @@ q "
-		    "AND c.collection_id = ANY ($2::uuid[]) "
-		    "AND $3::text IS NULL AND $4::text IS NULL AND "
-		    "$5::text IS NULL AND $6::text IS NULL" BM25_TAIL,
+		return ids_of(e->db, BM25_HEAD BM25_H "chunks c, "
+		    "ballast_any_query($1) q" BM25_H_TAIL " AND $3::text IS "
+		    "NULL AND $4::text IS NULL AND $5::text IS NULL AND "
+		    "$6::text IS NULL), " BM25_DF_H BM25_RANK,
 		    7, p, out, err, errlen);
-	return ids_of(e->db, BM25_HEAD "SELECT c.id, c.len, c.tsv FROM "
-	    "chunks c JOIN documents d ON d.id = c.document_id, "
-	    "ballast_any_query($1) q WHERE c.tsv @@ q AND "
-	    "c.collection_id = ANY ($2::uuid[])" FILTERS BM25_TAIL, 7, p,
-	    out, err, errlen);
+	return ids_of(e->db, BM25_HEAD BM25_DF_SCAN BM25_H "chunks c JOIN "
+	    "documents d ON d.id = c.document_id, ballast_any_query($1) q"
+	    BM25_H_TAIL FILTERS ") " BM25_RANK, 7, p, out, err, errlen);
 }
 
 /*
