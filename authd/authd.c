@@ -226,14 +226,20 @@ static void
 authd_metrics(struct ipc_chan *chan, uint64_t id)
 {
 	struct imsg_metrics	 m;
-	char			 text[512];
+	char			 text[1024];
 
 	snprintf(text, sizeof(text),
 	    "# HELP ballast_authd_postgres_errors_total Statements of authd "
 	    "that PostgreSQL failed (or that could not reach it).\n"
 	    "# TYPE ballast_authd_postgres_errors_total counter\n"
-	    "ballast_authd_postgres_errors_total %llu\n",
-	    (unsigned long long)authd.pg_errors);
+	    "ballast_authd_postgres_errors_total %llu\n"
+	    "# HELP ballast_authd_pipelined_statements_total Statements of "
+	    "authd sent to PostgreSQL together with others in one round trip "
+	    "(requests that arrived together).\n"
+	    "# TYPE ballast_authd_pipelined_statements_total counter\n"
+	    "ballast_authd_pipelined_statements_total %llu\n",
+	    (unsigned long long)authd.pg_errors,
+	    (unsigned long long)sql_pipelined());
 	m.text = text;
 	if (ipc_send(chan, IMSG_METRICS_REP, id, &m, -1) == -1)
 		log_warnx("%s: cannot answer the front", __func__);
@@ -317,6 +323,7 @@ authd_main(int argc, char **argv)
 	 */
 	if (sandbox_pledge(promises) == -1)
 		fatal("authd: sandbox");
+	authd_batch_init(c.base);
 	c.health = authd_health;
 	c.dispatch[PROC_FRONT] = dispatch_front;
 	c.dispatch[PROC_KEYD] = dispatch_keyd;

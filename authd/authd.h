@@ -19,6 +19,7 @@
 #include "authd/check.h"
 
 struct child;
+struct event_base;
 struct ipc_msg;
 
 __attribute__((noreturn)) void	authd_main(int argc, char **argv);
@@ -38,6 +39,30 @@ struct principal {
 
 struct authd_op;
 
+/*
+ * One statement of a batch run in a pipeline (sql_pipeline()): the
+ * query's text, its parameters (pointers the caller keeps alive), and
+ * what came back.
+ */
+#define SQL_ITEM_MAXPARAMS	4
+struct sql_item {
+	const char		*query;
+	int			 n;
+	const char		*params[SQL_ITEM_MAXPARAMS];
+	PGresult		*res;		/* result; NULL: failed */
+	int			 unavailable;	/* no database: answer 503 */
+	int			 again;		/* sql.c: run it alone */
+};
+
+/* A credential's check while its statement is in flight (principal.c). */
+struct pcheck {
+	int			 apikey;
+	char			 id[APIKEY_IDLEN + 1];
+	uint8_t			 secret[APIKEY_SECRETLEN];
+	char			 sub[UUID_LEN + 1];
+	char			 sid[UUID_LEN + 1];
+};
+
 /* One REST call forwarded by the front. */
 struct areq {
 	TAILQ_ENTRY(areq)	 entry;
@@ -50,6 +75,12 @@ struct areq {
 	char			*client;
 	char			*request_id;
 	json_t			*body;		/* the parsed object, or NULL */
+	/* queued: what is read once its turn comes (wiped when freed) */
+	char			*token;
+	uint8_t			*rawbody;
+	size_t			 rawbodylen;
+	int			 badop;		/* unknown op or parameters */
+	struct pcheck		 pc;
 	struct principal	 p;
 	/* parked for a token: the answer, and the session it is for */
 	json_t			*pending;
@@ -87,7 +118,13 @@ extern struct authd_settings	 authd_settings;
 
 /* ops.c */
 const struct authd_op	*authd_op_find(const char *);
+/*
+ * Queues the request; every request queued in one turn of the event
+ * loop is handled together right after it (authd_batch()), their
+ * database reads pipelined.
+ */
 void	 authd_request(struct child *, struct ipc_msg *);
+void	 authd_batch_init(struct event_base *);
 /* Send the answer (body is stolen; header may be NULL) and mark done. */
 void	 areq_reply(struct areq *, int status, json_t *body,
 	    const char *header);
@@ -131,6 +168,17 @@ PGresult *sql(const char *query, int n, const char *const *params);
 PGresult *sql_state(const char *query, int n, const char *const *params,
 	    char state[6]);
 int	 sql_exec(const char *query, int n, const char *const *params);
+/*
+ * Runs n independent statements, sent together with one sync (libpq
+ * pipeline mode): one round trip for all.  Each item ends with res (to
+ * PQclear) or res NULL: failed (logged), or unavailable set when the
+ * database could not be reached.  A statement the pipeline could not
+ * run (the connection broke, an earlier one failed) is run alone, as
+ * sql() would, after sql_ready().
+ */
+void	 sql_pipeline(struct sql_item *, size_t n);
+/* How many statements went in a pipeline with others (a metric). */
+uint64_t sql_pipelined(void);
 int	 sql_begin(void);
 int	 sql_commit(void);
 void	 sql_rollback(void);
@@ -143,6 +191,15 @@ json_t	*sql_json_str(PGresult *, int row, int col);
 /* principal.c */
 /* 0 when r->p is set; else answers 401/503/500 and -1. */
 int	 principal_resolve(struct areq *, const char *token);
+/*
+ * The same in two steps around the database: begin checks what needs
+ * no database (format, signature, claims) and fills q with the
+ * credential's statement (0), or answers (-1); end takes that
+ * statement's result (NULL: it failed; res is cleared) and does the
+ * rest, as principal_resolve().
+ */
+int	 principal_begin(struct areq *, const char *token, struct sql_item *q);
+int	 principal_end(struct areq *, PGresult *res);
 
 /* authz.c's database half (authz_db.c) */
 struct coll_info {
@@ -186,6 +243,8 @@ void	 op_refresh(struct areq *);
 void	 op_logout(struct areq *);
 void	 op_logout_refresh(struct areq *);
 void	 op_me(struct areq *);
+int	 op_me_read(struct areq *, struct sql_item *);
+void	 op_me_answer(struct areq *, PGresult *);
 int	 session_dummy_init(void);
 
 /* ratelimit.c: failed logins per key (an account or a client address). */

@@ -3,12 +3,23 @@
  * find the op, resolve the caller, check the body's shape, run the
  * handler, answer.  Handlers answer with areq_reply()/areq_error(); a
  * handler that waits for keyd parks the request (authd_sign()).
+ *
+ * Requests are handled in batches (issue 12): authd_request() only
+ * queues, and every request that arrived in one turn of the event loop
+ * (one read of the front's channel holds many) is handled right after
+ * it.  The credential checks of the whole batch go to PostgreSQL in one
+ * pipeline, then each op runs; ops that are a single read (op->read)
+ * are pipelined too.  Nothing is shared between requests: each
+ * credential is still checked by a statement sent after its request
+ * arrived, on its own row, and each failure is answered as it would be
+ * alone.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
 #include <jansson.h>
 
 #include "authd/authd.h"
@@ -48,6 +59,28 @@ static const struct authd_op ops[] = {
 	{ "audit.list",		op_audit_list,	NEED_ANY,	1, 0 },
 };
 
+/*
+ * Ops that are one read, in two halves: its statement (0, or -1 when it
+ * answered already) and the answer from its result (NULL: it failed).
+ * A batch runs these reads together in one pipeline; the op's fn does
+ * the same one at a time (read, sql(), answer).
+ */
+static const struct op_read {
+	void	(*fn)(struct areq *);
+	int	(*read)(struct areq *, struct sql_item *);
+	void	(*answer)(struct areq *, PGresult *);
+} op_reads[] = {
+	{ op_me,	op_me_read,	op_me_answer },
+};
+
+static const struct op_read *
+op_read_find(const struct authd_op *op)
+{
+	for (size_t i = 0; i < nitems(op_reads); i++)
+		if (op_reads[i].fn == op->fn)
+			return &op_reads[i];
+	return NULL;
+}
 
 const struct authd_op *
 authd_op_find(const char *name)
@@ -75,6 +108,10 @@ areq_free(struct areq *r)
 	free(r->query);
 	free(r->client);
 	free(r->request_id);
+	if (r->token != NULL)
+		freezero(r->token, strlen(r->token));
+	if (r->rawbody != NULL)		/* may hold a password */
+		freezero(r->rawbody, r->rawbodylen);
 	json_decref(r->body);
 	json_decref(r->pending);
 	explicit_bzero(r, sizeof(*r));
@@ -254,17 +291,25 @@ areq_new(struct ipc_msg *msg)
 	r->query = xstrdup(a->query);
 	r->client = xstrdup(a->client);
 	r->request_id = xstrdup(a->request_id);
+	r->badop = r->op == NULL || a->params.n != r->op->nparams;
+	if (a->token != NULL)
+		r->token = xstrdup(a->token);
+	if (a->body.data != NULL && a->body.len > 0) {
+		r->rawbody = xcalloc(1, a->body.len);
+		memcpy(r->rawbody, a->body.data, a->body.len);
+		r->rawbodylen = a->body.len;
+	}
 	return r;
 }
 
 static int
-areq_parse_body(struct areq *r, const struct imsg_auth_req *a)
+areq_parse_body(struct areq *r)
 {
 	json_error_t	 err;
 
-	if (a->body.data == NULL || a->body.len == 0)
+	if (r->rawbody == NULL)
 		return 0;
-	r->body = json_loadb((const char *)a->body.data, a->body.len,
+	r->body = json_loadb((const char *)r->rawbody, r->rawbodylen,
 	    JSON_REJECT_DUPLICATES, &err);
 	/* The parser's message may quote the body: say only where. */
 	if (r->body == NULL) {
@@ -291,17 +336,10 @@ areq_parse_body(struct areq *r, const struct imsg_auth_req *a)
 	return 0;
 }
 
+/* The op's need of a caller, checked once the principal is known. */
 static int
-areq_principal(struct areq *r, const char *token)
+areq_session_only(struct areq *r)
 {
-	if (r->op->need == NEED_NONE)
-		return 0;
-	if (token == NULL) {
-		areq_error(r, 401, "unauthorized", "credentials required");
-		return -1;
-	}
-	if (principal_resolve(r, token) == -1)
-		return -1;
 	if (r->op->need == NEED_SESSION && r->p.kind != PRINCIPAL_SESSION) {
 		audit(r, r->p.key_org, "", "denied", NULL);
 		areq_error(r, 403, "forbidden", "this needs a session, not an "
@@ -311,29 +349,136 @@ areq_principal(struct areq *r, const char *token)
 	return 0;
 }
 
-void
-authd_request(struct child *c, struct ipc_msg *msg)
-{
-	struct imsg_auth_req	*a = msg->body;
-	struct areq		*r;
+static struct {
+	TAILQ_HEAD(, areq)	 queue;
+	struct event		*ev;
+} batch = { TAILQ_HEAD_INITIALIZER(batch.queue), NULL };
 
-	r = areq_new(msg);
-	if (r->op == NULL || a->params.n != r->op->nparams) {
-		log_warnx("%s: request %s: unknown op or parameters from the "
-		    "front", __func__, r->request_id);
-		areq_error(r, 404, "not_found", "no such operation");
-	} else if (!sql_ready())
-		areq_error(r, 503, "unavailable", "the database is not "
-		    "available");
-	else if (areq_principal(r, a->token) == 0 &&
-	    areq_parse_body(r, a) == 0)
-		r->op->fn(r);
+/* At most this many requests a batch; the rest wait for the next. */
+#define AUTHD_BATCH	256
+
+/*
+ * Phase A: the checks that need no database per request, then every
+ * credential's statement in one pipeline.  A request answered here is
+ * done; the others have r->p.
+ */
+static void
+batch_principals(struct areq **rs, size_t n)
+{
+	struct sql_item	 items[AUTHD_BATCH];
+	struct areq	*w[AUTHD_BATCH];
+	size_t		 m = 0;
+	int		 ready = sql_ready();
+
+	for (size_t i = 0; i < n; i++) {
+		struct areq	*r = rs[i];
+
+		if (r->badop) {
+			log_warnx("%s: request %s: unknown op or parameters "
+			    "from the front", __func__, r->request_id);
+			areq_error(r, 404, "not_found", "no such operation");
+		} else if (!ready)
+			areq_error(r, 503, "unavailable", "the database is "
+			    "not available");
+		else if (r->op->need == NEED_NONE)
+			continue;
+		else if (r->token == NULL)
+			areq_error(r, 401, "unauthorized",
+			    "credentials required");
+		else if (principal_begin(r, r->token, &items[m]) == 0)
+			w[m++] = r;
+	}
+	sql_pipeline(items, m);
+	for (size_t i = 0; i < m; i++) {
+		if (items[i].unavailable) {
+			explicit_bzero(w[i]->pc.secret,
+			    sizeof(w[i]->pc.secret));
+			areq_error(w[i], 503, "unavailable", "the database is "
+			    "not available");
+		} else if (principal_end(w[i], items[i].res) == 0)
+			(void)areq_session_only(w[i]);
+	}
+}
+
+/* Phase B: each op; those that are one read share a pipeline. */
+static void
+batch_ops(struct areq **rs, size_t n)
+{
+	struct sql_item		 items[AUTHD_BATCH];
+	struct areq		*w[AUTHD_BATCH];
+	const struct op_read	*rd[AUTHD_BATCH];
+	size_t			 m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct areq	*r = rs[i];
+
+		if (r->done || areq_parse_body(r) == -1)
+			continue;
+		if ((rd[m] = op_read_find(r->op)) != NULL) {
+			if (rd[m]->read(r, &items[m]) == 0)
+				w[m++] = r;
+		} else if (!sql_ready())	/* a handler left it broken */
+			areq_error(r, 503, "unavailable", "the database is "
+			    "not available");
+		else
+			r->op->fn(r);
+	}
+	sql_pipeline(items, m);
+	for (size_t i = 0; i < m; i++) {
+		if (items[i].unavailable)
+			areq_error(w[i], 503, "unavailable", "the database is "
+			    "not available");
+		else
+			rd[i]->answer(w[i], items[i].res);
+	}
+}
+
+static void
+batch_finish(struct areq *r)
+{
 	if (r->parked)
 		return;
 	if (!r->done) {
 		log_warnx("%s: request %s: %s did not answer", __func__,
-		    r->request_id, r->op->name);
+		    r->request_id, r->op ? r->op->name : "?");
 		areq_internal(r);
 	}
 	areq_free(r);
+}
+
+static void
+authd_batch(int fd, short ev, void *arg)
+{
+	struct areq	*rs[AUTHD_BATCH], *r;
+	size_t		 n;
+
+	while (!TAILQ_EMPTY(&batch.queue)) {
+		for (n = 0; n < AUTHD_BATCH &&
+		    (r = TAILQ_FIRST(&batch.queue)) != NULL; n++) {
+			TAILQ_REMOVE(&batch.queue, r, entry);
+			rs[n] = r;
+		}
+		batch_principals(rs, n);
+		batch_ops(rs, n);
+		for (size_t i = 0; i < n; i++)
+			batch_finish(rs[i]);
+	}
+}
+
+void
+authd_batch_init(struct event_base *base)
+{
+	if ((batch.ev = event_new(base, -1, 0, authd_batch, NULL)) == NULL)
+		fatalx("%s: event_new", __func__);
+}
+
+void
+authd_request(struct child *c, struct ipc_msg *msg)
+{
+	struct areq	*r = areq_new(msg);
+
+	TAILQ_INSERT_TAIL(&batch.queue, r, entry);
+	/* Runs once the loop is done with what it is dispatching now. */
+	if (!event_pending(batch.ev, EV_TIMEOUT, NULL))
+		event_active(batch.ev, EV_TIMEOUT, 1);
 }

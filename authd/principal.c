@@ -51,22 +51,18 @@ principal_touch(struct areq *r, const char *query, const char *id)
 }
 
 /* The session must exist, be live, and belong to sub. */
+#define PRINCIPAL_SESSION_SQL \
+	"SELECT " PRINCIPAL_STALE("s.last_used_at") " FROM " \
+	"sessions s JOIN users u ON u.id = s.user_id " \
+	"WHERE s.id = $1 AND s.user_id = $2 AND " \
+	"s.revoked_at IS NULL AND s.expires_at > now() AND NOT u.disabled"
+
 static int
-principal_session(struct areq *r, const char *sub, const char *sid)
+principal_session(struct areq *r, PGresult *res)
 {
-	const char	*q[2] = { sid, sub };
-	PGresult	*res;
+	const char	*sub = r->pc.sub, *sid = r->pc.sid;
 	int		 n, stale = 0;
 
-	res = sql("SELECT " PRINCIPAL_STALE("s.last_used_at") " FROM "
-	    "sessions s JOIN users u ON u.id = s.user_id "
-	    "WHERE s.id = $1 AND s.user_id = $2 AND "
-	    "s.revoked_at IS NULL AND s.expires_at > now() AND NOT u.disabled",
-	    2, q);
-	if (res == NULL) {
-		areq_internal(r);
-		return -1;
-	}
 	if ((n = PQntuples(res)) == 1)
 		stale = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
@@ -162,11 +158,10 @@ principal_jwt_verify(const char *token, uint8_t pub[2][ED25519_PUBLEN],
 }
 
 static int
-principal_jwt(struct areq *r, const char *token)
+principal_jwt(struct areq *r, const char *token, struct sql_item *q)
 {
 	uint8_t		 pub[2][ED25519_PUBLEN];
 	char		*claims = NULL, err[128];
-	char		 sub[UUID_LEN + 1], sid[UUID_LEN + 1];
 	size_t		 clen = 0;
 	int		 npub, rv;
 
@@ -177,12 +172,16 @@ principal_jwt(struct areq *r, const char *token)
 	}
 	if (principal_jwt_verify(token, pub, npub, &claims, &clen) == -1)
 		return principal_refuse(r, "bad token or signature");
-	rv = claims_check(claims, clen, (int64_t)time(NULL), sub, sid, err,
-	    sizeof(err));
+	rv = claims_check(claims, clen, (int64_t)time(NULL), r->pc.sub,
+	    r->pc.sid, err, sizeof(err));
 	freezero(claims, clen);
 	if (rv == -1)
 		return principal_refuse(r, err);
-	return principal_session(r, sub, sid);
+	q->query = PRINCIPAL_SESSION_SQL;
+	q->n = 2;
+	q->params[0] = r->pc.sid;
+	q->params[1] = r->pc.sub;
+	return 0;
 }
 
 /* Compares in constant time (CRYPTO_memcmp; libbsd has no
@@ -222,35 +221,40 @@ principal_key_fill(struct areq *r, PGresult *res, const char *id)
 	    CAP_READWRITE : CAP_READ;
 }
 
-static int
-principal_apikey(struct areq *r, const char *token)
-{
-	char		 id[APIKEY_IDLEN + 1];
-	uint8_t		 secret[APIKEY_SECRETLEN];
-	const char	*q[1] = { id };
-	PGresult	*res;
-	int		 ok, stale = 0;
+#define PRINCIPAL_APIKEY_SQL \
+	"SELECT k.org_id, k.created_by, k.collection_id, " \
+	"k.include_personal, k.cap, encode(k.secret_hash, 'hex'), " \
+	"CASE WHEN k.prev_valid_until > now() THEN " \
+	"encode(k.prev_secret_hash, 'hex') END, " \
+	PRINCIPAL_STALE("k.last_used_at") " " \
+	"FROM api_keys k JOIN users u ON u.id = k.created_by " \
+	"WHERE k.id = $1 AND k.revoked_at IS NULL AND " \
+	"(k.expires_at IS NULL OR k.expires_at > now()) AND NOT u.disabled"
 
-	if (apikey_parse(token, id, secret) == -1)
+static int
+principal_apikey(struct areq *r, const char *token, struct sql_item *q)
+{
+	if (apikey_parse(token, r->pc.id, r->pc.secret) == -1) {
+		explicit_bzero(r->pc.secret, sizeof(r->pc.secret));
 		return principal_refuse(r, "malformed API key");
-	res = sql("SELECT k.org_id, k.created_by, k.collection_id, "
-	    "k.include_personal, k.cap, encode(k.secret_hash, 'hex'), "
-	    "CASE WHEN k.prev_valid_until > now() THEN "
-	    "encode(k.prev_secret_hash, 'hex') END, "
-	    PRINCIPAL_STALE("k.last_used_at") " "
-	    "FROM api_keys k JOIN users u ON u.id = k.created_by "
-	    "WHERE k.id = $1 AND k.revoked_at IS NULL AND "
-	    "(k.expires_at IS NULL OR k.expires_at > now()) AND NOT u.disabled",
-	    1, q);
-	if (res == NULL) {
-		explicit_bzero(secret, sizeof(secret));
-		areq_internal(r);
-		return -1;
 	}
-	ok = PQntuples(res) == 1 && principal_key_match(res, secret);
-	explicit_bzero(secret, sizeof(secret));
+	r->pc.apikey = 1;
+	q->query = PRINCIPAL_APIKEY_SQL;
+	q->n = 1;
+	q->params[0] = r->pc.id;
+	return 0;
+}
+
+/* The key's row, when there is one, and its secret's hash must match. */
+static int
+principal_apikey_end(struct areq *r, PGresult *res)
+{
+	int	 ok, stale = 0;
+
+	ok = PQntuples(res) == 1 && principal_key_match(res, r->pc.secret);
+	explicit_bzero(r->pc.secret, sizeof(r->pc.secret));
 	if (ok) {
-		principal_key_fill(r, res, id);
+		principal_key_fill(r, res, r->pc.id);
 		stale = strcmp(PQgetvalue(res, 0, 7), "t") == 0;
 	}
 	PQclear(res);
@@ -258,15 +262,43 @@ principal_apikey(struct areq *r, const char *token)
 		return principal_refuse(r, "unknown, revoked or expired key");
 	if (stale)
 		principal_touch(r, "UPDATE api_keys SET last_used_at = now() "
-		    "FROM " PRINCIPAL_ASYNC " WHERE id = $1", id);
+		    "FROM " PRINCIPAL_ASYNC " WHERE id = $1", r->pc.id);
 	return 0;
+}
+
+int
+principal_begin(struct areq *r, const char *token, struct sql_item *q)
+{
+	memset(&r->p, 0, sizeof(r->p));
+	memset(&r->pc, 0, sizeof(r->pc));
+	memset(q, 0, sizeof(*q));
+	if (strncmp(token, APIKEY_PREFIX, strlen(APIKEY_PREFIX)) == 0)
+		return principal_apikey(r, token, q);
+	return principal_jwt(r, token, q);
+}
+
+int
+principal_end(struct areq *r, PGresult *res)
+{
+	int	 rv;
+
+	if (res == NULL) {
+		explicit_bzero(r->pc.secret, sizeof(r->pc.secret));
+		areq_internal(r);
+		return -1;
+	}
+	rv = r->pc.apikey ? principal_apikey_end(r, res) :
+	    principal_session(r, res);
+	explicit_bzero(r->pc.secret, sizeof(r->pc.secret));
+	return rv;
 }
 
 int
 principal_resolve(struct areq *r, const char *token)
 {
-	memset(&r->p, 0, sizeof(r->p));
-	if (strncmp(token, APIKEY_PREFIX, strlen(APIKEY_PREFIX)) == 0)
-		return principal_apikey(r, token);
-	return principal_jwt(r, token);
+	struct sql_item	 q;
+
+	if (principal_begin(r, token, &q) == -1)
+		return -1;
+	return principal_end(r, sql(q.query, q.n, q.params));
 }

@@ -412,21 +412,28 @@ session_principal_json(const struct areq *r)
  * a row per membership, or one row of NULL org columns for a user in
  * none.
  */
-void
-op_me(struct areq *r)
+int
+op_me_read(struct areq *r, struct sql_item *q)
 {
-	const char	*q[2] = { r->p.user, r->p.kind == PRINCIPAL_APIKEY ?
-			    r->p.key_org : NULL };
-	PGresult	*res;
-	json_t		*user, *orgs;
-
-	/* A key sees its own organization only. */
-	if ((res = sql("SELECT u.id, u.email, u.name, o.id, o.name, m.role "
+	memset(q, 0, sizeof(*q));
+	q->query = "SELECT u.id, u.email, u.name, o.id, o.name, m.role "
 	    "FROM users u LEFT JOIN (org_members m JOIN orgs o ON "
 	    "o.id = m.org_id) ON m.user_id = u.id AND "
 	    "($2::uuid IS NULL OR m.org_id = $2::uuid) WHERE u.id = $1 "
-	    "ORDER BY o.name, o.id", 2, q)) == NULL ||
-	    PQntuples(res) < 1) {
+	    "ORDER BY o.name, o.id";
+	q->n = 2;
+	q->params[0] = r->p.user;
+	/* A key sees its own organization only. */
+	q->params[1] = r->p.kind == PRINCIPAL_APIKEY ? r->p.key_org : NULL;
+	return 0;
+}
+
+void
+op_me_answer(struct areq *r, PGresult *res)
+{
+	json_t	*user, *orgs;
+
+	if (res == NULL || PQntuples(res) < 1) {
 		if (res != NULL)
 			PQclear(res);
 		areq_internal(r);
@@ -442,4 +449,13 @@ op_me(struct areq *r)
 	PQclear(res);
 	areq_reply(r, 200, json_pack("{s:o,s:o,s:o}", "user", user, "orgs",
 	    orgs, "principal", session_principal_json(r)), NULL);
+}
+
+void
+op_me(struct areq *r)
+{
+	struct sql_item	 q;
+
+	if (op_me_read(r, &q) == 0)
+		op_me_answer(r, sql(q.query, q.n, q.params));
 }

@@ -11,6 +11,14 @@
  * ~70 % parse+plan, issue 12).  Statements are found by their text, so
  * a caller needs nothing new; past SQL_NPREP distinct texts they simply
  * run unprepared.
+ *
+ * sql_pipeline() runs a batch of independent statements (each waiting
+ * request's credential check, issue 12) in libpq's pipeline mode: sent
+ * together, one sync, one round trip.  Statements are prepared before
+ * the pipeline starts.  Whatever the pipeline could not run (a broken
+ * connection, a statement after a failed one, a prepared statement the
+ * server lost) is run again alone, exactly as sql() runs it, so a
+ * caller sees the same results and failures as one statement at a time.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +31,14 @@
 #include "common/log.h"
 
 #define SQL_NPREP	128
+/*
+ * Statements per pipeline: a blocking connection must not send so much
+ * that the server blocks writing results we are not reading yet.
+ */
+#define SQL_PIPELINE_MAX	64
 
 static PGconn	*sql_db;
+static uint64_t	 sql_npipelined;	/* statements sent in a pipeline */
 
 static struct {
 	char		*query[SQL_NPREP];
@@ -145,6 +159,15 @@ sql_ready(void)
 	return 1;
 }
 
+/* Any failure of a statement is logged the same way. */
+static void
+sql_log_failure(PGresult *res, const char *query, const char *func)
+{
+	log_warnx("%s: %.*s (%.40s...)", func,
+	    (int)strcspn(PQresultErrorMessage(res), "\n"),
+	    PQresultErrorMessage(res), query);
+}
+
 PGresult *
 sql_state(const char *query, int n, const char *const *params, char state[6])
 {
@@ -163,9 +186,7 @@ sql_state(const char *query, int n, const char *const *params, char state[6])
 		strlcpy(state, st, 6);
 	/* Expected conflicts are the caller's to report. */
 	if (state == NULL || st == NULL || strncmp(st, "23", 2) != 0)
-		log_warnx("%s: %.*s (%.40s...)", __func__,
-		    (int)strcspn(PQresultErrorMessage(res), "\n"),
-		    PQresultErrorMessage(res), query);
+		sql_log_failure(res, query, __func__);
 	PQclear(res);
 	return NULL;
 }
@@ -203,6 +224,160 @@ void
 sql_rollback(void)
 {
 	(void)sql_exec("ROLLBACK", 0, NULL);
+}
+
+/*
+ * One statement's results from the pipeline.  0: read (it->again still
+ * set when it must run alone); -1: the pipeline broke, stop reading.
+ */
+static int
+sql_pipeline_result(struct sql_item *it)
+{
+	PGresult	*res;
+	const char	*st;
+
+	if ((res = PQgetResult(sql_db)) == NULL)
+		return -1;
+	switch (PQresultStatus(res)) {
+	case PGRES_TUPLES_OK:
+	case PGRES_COMMAND_OK:
+		it->res = res;
+		it->again = 0;
+		break;
+	case PGRES_PIPELINE_ABORTED:	/* an earlier statement failed */
+		PQclear(res);
+		break;
+	case PGRES_FATAL_ERROR:
+		st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		if (st != NULL && (strcmp(st, "26000") == 0 ||
+		    strcmp(st, "0A000") == 0))
+			sql_prep_forget();	/* run alone: re-prepared */
+		else if (PQstatus(sql_db) == CONNECTION_BAD) {
+			PQclear(res);
+			return -1;
+		} else {
+			sql_log_failure(res, it->query, "sql_state");
+			it->again = 0;
+		}
+		PQclear(res);
+		break;
+	default:
+		PQclear(res);
+		return -1;
+	}
+	/* A statement's results end with NULL. */
+	if ((res = PQgetResult(sql_db)) != NULL) {
+		PQclear(res);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Leaves pipeline mode whatever happened: reads what is left up to the
+ * sync; a connection that cannot leave it is made again (nothing of
+ * ours is open on it: statements in a pipeline are their own
+ * transaction).
+ */
+static void
+sql_pipeline_end(size_t left)
+{
+	PGresult	*res;
+	int		 nulls = 0;
+
+	for (size_t i = 0; i < 2 * left + 4 && nulls < 2; i++) {
+		if ((res = PQgetResult(sql_db)) == NULL) {
+			nulls++;
+			continue;
+		}
+		nulls = 0;
+		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		PQclear(res);
+	}
+	if (PQexitPipelineMode(sql_db) != 1) {
+		log_warnx("%s: cannot leave pipeline mode: %.*s; reconnecting",
+		    __func__, (int)strcspn(PQerrorMessage(sql_db), "\n"),
+		    PQerrorMessage(sql_db));
+		PQreset(sql_db);
+	}
+}
+
+static void
+sql_pipeline_run(struct sql_item *it, size_t n)
+{
+	char		 name[SQL_PIPELINE_MAX][48];
+	int		 prep[SQL_PIPELINE_MAX];
+	PGresult	*res;
+	size_t		 sent, i;
+
+	/* Prepared first: PQprepare cannot run inside the pipeline. */
+	for (i = 0; i < n; i++)
+		prep[i] = sql_prepared(it[i].query, it[i].n, name[i],
+		    sizeof(name[i])) == 0;
+	if (PQenterPipelineMode(sql_db) != 1)
+		return;
+	for (sent = 0; sent < n; sent++)
+		if ((prep[sent] ? PQsendQueryPrepared(sql_db, name[sent],
+		    it[sent].n, it[sent].params, NULL, NULL, 0) :
+		    PQsendQueryParams(sql_db, it[sent].query, it[sent].n, NULL,
+		    it[sent].params, NULL, NULL, 0)) != 1)
+			break;
+	sql_npipelined += sent;
+	/* Without the sync the server may hold the results: start over. */
+	if (PQpipelineSync(sql_db) != 1) {
+		if (PQexitPipelineMode(sql_db) != 1)
+			PQreset(sql_db);
+		return;
+	}
+	for (i = 0; i < sent; i++)
+		if (sql_pipeline_result(&it[i]) == -1)
+			break;
+	if (i == sent && (res = PQgetResult(sql_db)) != NULL) {
+		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			if (PQexitPipelineMode(sql_db) == 1)
+				return;
+		} else
+			PQclear(res);
+	}
+	sql_pipeline_end(sent - i);
+}
+
+uint64_t
+sql_pipelined(void)
+{
+	return sql_npipelined;
+}
+
+void
+sql_pipeline(struct sql_item *it, size_t n)
+{
+	size_t	 i, chunk;
+	int	 down = 0;
+
+	for (i = 0; i < n; i++) {
+		it[i].res = NULL;
+		it[i].unavailable = 0;
+		it[i].again = 1;
+	}
+	/* One statement gains nothing: it runs alone below. */
+	for (i = 0; n > 1 && i < n; i += chunk) {
+		chunk = n - i < SQL_PIPELINE_MAX ? n - i : SQL_PIPELINE_MAX;
+		if (sql_ready())
+			sql_pipeline_run(it + i, chunk);
+	}
+	for (i = 0; i < n; i++) {
+		if (!it[i].again)
+			continue;
+		it[i].again = 0;
+		if (down || (down = !sql_ready()))
+			it[i].unavailable = 1;
+		else
+			it[i].res = sql(it[i].query, it[i].n, it[i].params);
+	}
 }
 
 json_t *
