@@ -27,6 +27,18 @@ store_put(struct store *s, PGconn *db, const struct store_doc *d, char *err,
 }
 
 int
+store_put_many(struct store *s, PGconn *db, const struct store_doc *d,
+    size_t ndocs, char *err, size_t errlen)
+{
+	if (strcmp(s->name, "postgres") == 0)
+		return store_pg_put_many(s, db, d, ndocs, err, errlen);
+	for (size_t i = 0; i < ndocs; i++)
+		if (s->ops->put(s, db, &d[i], err, errlen) == -1)
+			return -1;
+	return 0;
+}
+
+int
 store_remove(struct store *s, PGconn *db, const int64_t *ids, size_t n,
     char *err, size_t errlen)
 {

@@ -70,6 +70,9 @@ struct ballast_conf;
 /* "postgres" or "qdrant"; NULL for an unknown name. */
 struct store	*store_new(const char *name, size_t dim, const char *embedder);
 struct store	*store_pg_new(size_t dim, const char *embedder);
+/* store_put_many of the "postgres" store: one INSERT. */
+int	 store_pg_put_many(struct store *, PGconn *, const struct store_doc *,
+	    size_t ndocs, char *err, size_t errlen);
 /* The "qdrant" store from store_qdrant_setup()'s settings; NULL if none. */
 struct store	*store_qdrant_new(size_t dim, const char *embedder);
 
@@ -90,6 +93,9 @@ int	 store_qdrant_sandbox(const struct ballast_conf *, char *promises,
 int	 store_load(struct store *, PGconn *, char *err, size_t errlen);
 int	 store_put(struct store *, PGconn *, const struct store_doc *,
 	    char *err, size_t errlen);
+/* store_put of ndocs documents, in one write where the store can. */
+int	 store_put_many(struct store *, PGconn *, const struct store_doc *,
+	    size_t ndocs, char *err, size_t errlen);
 int	 store_remove(struct store *, PGconn *, const int64_t *ids, size_t n,
 	    char *err, size_t errlen);
 void	 store_commit(struct store *);

@@ -5,6 +5,7 @@
  * step with its own writes.  Changes made by another indexd process are
  * seen on the next load.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ struct pending {
 	float		*add_vecs;
 	size_t		 nadd, capadd;
 	int64_t		*rm_ids;
+	size_t		*rm_at;		/* nadd when each was removed */
 	size_t		 nrm, caprm;
 };
 
@@ -228,6 +230,114 @@ pg_put(struct store *s, PGconn *db, const struct store_doc *d, char *err,
 	return ok ? 0 : -1;
 }
 
+/*
+ * "{a,b,NULL}": for each chunk of each document, its document's id
+ * (which 0), collection (1) or owner (2, NULL for shared content).
+ */
+static char *
+uuid_array(const struct store_doc *d, size_t ndocs, size_t n, int which)
+{
+	size_t		 cap = n * (UUID_STR_LEN + 1) + 3, len = 1;
+	char		*s = xcalloc(1, cap);
+	const char	*v;
+
+	s[0] = '{';
+	for (size_t i = 0; i < ndocs; i++) {
+		v = which == 0 ? d[i].document_id : which == 1 ?
+		    d[i].collection_id : d[i].owner;
+		if (v == NULL || v[0] == '\0')
+			v = "NULL";
+		for (size_t j = 0; j < d[i].n; j++)
+			len += snprintf(s + len, cap - len, "%s%s",
+			    len > 1 ? "," : "", v);
+	}
+	s[len] = '}';
+	return s;
+}
+
+static int
+check_ids(const struct store_doc *d, size_t ndocs, size_t *n, char *err,
+    size_t errlen)
+{
+	uint8_t	 b[16];
+
+	*n = 0;
+	for (size_t i = 0; i < ndocs; i++) {
+		if (uuid_parse(d[i].document_id, b) == -1 ||
+		    uuid_parse(d[i].collection_id, b) == -1 ||
+		    (d[i].owner != NULL && d[i].owner[0] != '\0' &&
+		    uuid_parse(d[i].owner, b) == -1)) {
+			snprintf(err, errlen, "store: bad document, collection "
+			    "or owner id");
+			return -1;
+		}
+		*n += d[i].n;
+	}
+	return 0;
+}
+
+/*
+ * Several documents' vectors in one INSERT (one statement per document
+ * cost the backend an executor start and a round trip each).
+ */
+int
+store_pg_put_many(struct store *s, PGconn *db, const struct store_doc *d,
+    size_t ndocs, char *err, size_t errlen)
+{
+	const char	*p[7];
+	int		 lens[7] = { 0 }, fmts[7] = { 0 };
+	char		 stride[16];
+	unsigned char	*blob;
+	int64_t		*ids;
+	PGresult	*r;
+	size_t		 n, k = 0;
+	int		 ok;
+
+	if (check_ids(d, ndocs, &n, err, errlen) == -1)
+		return -1;
+	if (n == 0)
+		return 0;
+	if (n > INT_MAX / (s->dim * 4)) {
+		snprintf(err, errlen, "store: %zu vectors in one write", n);
+		return -1;
+	}
+	blob = xcalloc(n, s->dim * 4);
+	ids = xcalloc(n, sizeof(*ids));
+	for (size_t i = 0; i < ndocs; k += d[i].n, i++) {
+		floats_le(blob + k * s->dim * 4, d[i].vecs, d[i].n * s->dim);
+		memcpy(ids + k, d[i].chunk_ids, d[i].n * sizeof(*ids));
+	}
+	snprintf(stride, sizeof(stride), "%zu", s->dim * 4);
+	p[0] = s->embedder;
+	p[1] = (const char *)blob;
+	lens[1] = (int)(n * s->dim * 4);
+	fmts[1] = 1;
+	p[2] = stride;
+	p[3] = engine_id_array(ids, n);
+	p[4] = uuid_array(d, ndocs, n, 0);
+	p[5] = uuid_array(d, ndocs, n, 1);
+	p[6] = uuid_array(d, ndocs, n, 2);
+	r = engine_prepared(db, "store_pg_put_many", "INSERT INTO "
+	    "chunk_vectors (chunk_id, document_id, collection_id, owner_user, "
+	    "embedder, vec) SELECT c.id, c.doc, c.coll, c.owner, $1, "
+	    "substring($2::bytea FROM ((c.ord - 1) * $3::int + 1)::int FOR "
+	    "$3::int) FROM unnest($4::bigint[], $5::uuid[], $6::uuid[], "
+	    "$7::uuid[]) WITH ORDINALITY AS c(id, doc, coll, owner, ord) "
+	    "ON CONFLICT (chunk_id) DO UPDATE SET vec = excluded.vec, "
+	    "embedder = excluded.embedder", 7, p, lens, fmts, 0);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		pg_err("store put", r, err, errlen);
+	PQclear(r);
+	for (int i = 3; i < 7; i++)
+		free((char *)p[i]);
+	free(blob);
+	free(ids);
+	for (size_t i = 0; ok && i < ndocs; i++)
+		stage_add(s->ctx, &d[i], s->dim);
+	return ok ? 0 : -1;
+}
+
 static int
 pg_remove(struct store *s, PGconn *db, const int64_t *ids, size_t n,
     char *err, size_t errlen)
@@ -252,8 +362,12 @@ pg_remove(struct store *s, PGconn *db, const int64_t *ids, size_t n,
 	if (pe->nrm + n > pe->caprm) {
 		pe->caprm = (pe->nrm + n) * 2;
 		pe->rm_ids = xreallocarray(pe->rm_ids, pe->caprm, 8);
+		pe->rm_at = xreallocarray(pe->rm_at, pe->caprm,
+		    sizeof(*pe->rm_at));
 	}
 	memcpy(pe->rm_ids + pe->nrm, ids, n * sizeof(*ids));
+	for (size_t i = 0; i < n; i++)
+		pe->rm_at[pe->nrm + i] = pe->nadd;
 	pe->nrm += n;
 	return 0;
 }
@@ -272,13 +386,21 @@ pg_commit(struct store *s)
 {
 	struct pgstore	*ps = s->ctx;
 	struct pending	*p = &ps->p;
+	size_t		 r = 0;
 
-	for (size_t i = 0; i < p->nrm; i++)
-		vecmem_remove(&ps->vm, p->rm_ids[i]);
-	for (size_t i = 0; i < p->nadd; i++)
-		vecmem_put(&ps->vm, p->add_ids[i], p->add_coll[i],
-		    p->add_has_owner[i] ? p->add_owner[i] : NULL,
-		    p->add_vecs + i * s->dim);
+	/*
+	 * Replayed in the transaction's order: a chunk written and then
+	 * removed in one transaction (a batch naming one document twice)
+	 * must not stay in memory.
+	 */
+	for (size_t i = 0; i <= p->nadd; i++) {
+		for (; r < p->nrm && p->rm_at[r] <= i; r++)
+			vecmem_remove(&ps->vm, p->rm_ids[r]);
+		if (i < p->nadd)
+			vecmem_put(&ps->vm, p->add_ids[i], p->add_coll[i],
+			    p->add_has_owner[i] ? p->add_owner[i] : NULL,
+			    p->add_vecs + i * s->dim);
+	}
 	pg_rollback(s);
 }
 
@@ -310,6 +432,7 @@ pg_free(struct store *s)
 	free(ps->p.add_has_owner);
 	free(ps->p.add_vecs);
 	free(ps->p.rm_ids);
+	free(ps->p.rm_at);
 	free(ps);
 	free(s);
 }

@@ -591,6 +591,11 @@ def test_imap_source_over_imaps(suite):
 
 
 # -- two indexd processes on one database -----------------------------------
+# Files per source: enough that one indexd cannot finish all twelve jobs
+# before the other's next claim (SYNC_TICK_SECONDS) finds one waiting.
+FILES = 1000
+
+
 def test_two_indexd_on_one_database_run_each_job_once(suite):
     """A second suite (its own parent, front, keyd, authd, indexd) on the
     first one's database and keyring: both indexd claim jobs; none runs
@@ -612,7 +617,7 @@ def test_two_indexd_on_one_database_run_each_job_once(suite):
         srcs = []
         for i in range(12):
             d = files_dir("twin-%d" % i)
-            for j in range(150):
+            for j in range(FILES):
                 write(d, "f%d.txt" % j, "twin %d file %d mentions the quarkle.\n" % (i, j))
             srcs.append(create(w, w.u, {"type": "files", "name": "twin %d" % i,
                                         "config": {"path": d}}))
@@ -627,7 +632,7 @@ def test_two_indexd_on_one_database_run_each_job_once(suite):
         assert 0 < mine < len(jobs), "one indexd ran every job (%d of %d)" % (mine, len(jobs))
         n = int(psql_super(suite, "SELECT count(*) FROM documents WHERE source IN (%s)" %
                            ",".join("'%s'" % s["id"] for s in srcs)))
-        assert n == 12 * 150, n
+        assert n == 12 * FILES, n
     finally:
         other.destroy()
 
