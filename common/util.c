@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -134,4 +135,67 @@ fd_cloexec(int fd, int on)
 		return -1;
 	fl = on ? (fl | FD_CLOEXEC) : (fl & ~FD_CLOEXEC);
 	return fcntl(fd, F_SETFD, fl);
+}
+
+static int
+digits(const char *s, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+static int
+num(const char *s, int n)
+{
+	int	 v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
+
+/*
+ * "1937-01-01T12:00:27.87+00:20" and "...Z" (RFC 3339, section 5.6),
+ * restricted to what PostgreSQL's timestamptz takes, so that a date that
+ * passes here never fails a statement later.
+ */
+int
+rfc3339_valid(const char *s)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+	int	 y, mo, d;
+
+	if (strlen(s) < 20 || !digits(s, 4) || s[4] != '-' ||
+	    !digits(s + 5, 2) || s[7] != '-' || !digits(s + 8, 2) ||
+	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+	    !digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2) ||
+	    s[16] != ':' || !digits(s + 17, 2))
+		return 0;
+	y = num(s, 4);
+	mo = num(s + 5, 2);
+	d = num(s + 8, 2);
+	/* Dates PostgreSQL takes too: year 1 on, February 29 in leap years. */
+	if (y < 1 || (mo == 2 && d == 29 && !(y % 4 == 0 &&
+	    (y % 100 != 0 || y % 400 == 0))))
+		return 0;
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+	    num(s + 11, 2) > 23 || num(s + 14, 2) > 59 ||
+	    num(s + 17, 2) > 60)
+		return 0;
+	s += 19;
+	if (*s == '.') {
+		if (!isdigit((unsigned char)s[1]))
+			return 0;
+		for (s++; isdigit((unsigned char)*s); s++)
+			;
+	}
+	if ((s[0] == 'Z' || s[0] == 'z') && s[1] == '\0')
+		return 1;
+	/* RFC 3339 allows offsets to 23:59; PostgreSQL takes up to 15:59. */
+	return (s[0] == '+' || s[0] == '-') && digits(s + 1, 2) &&
+	    s[3] == ':' && digits(s + 4, 2) && s[6] == '\0' &&
+	    num(s + 1, 2) <= 15 && num(s + 4, 2) <= 59;
 }

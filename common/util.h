@@ -31,6 +31,7 @@ put_be32(uint8_t *p, uint32_t v)
 
 /* 1 when s[0..len) is valid UTF-8 without NUL bytes. */
 int	 utf8_valid(const char *s, size_t len);
+int	 rfc3339_valid(const char *s);
 /* Monotonic clock in milliseconds. */
 uint64_t now_ms(void);
 /* Set O_NONBLOCK and FD_CLOEXEC. */

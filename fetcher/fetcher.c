@@ -64,35 +64,6 @@ fetcher_send(int fd, enum ipc_type type, const void *body)
 	}
 }
 
-/* "1937-01-01T12:00:27.87+00:20" and "...Z" (RFC 3339, section 5.6). */
-static int
-rfc3339_valid(const char *s)
-{
-	static const char	 pat[] = "dddd-dd-ddTdd:dd:dd";
-	size_t			 i;
-
-	for (i = 0; pat[i] != '\0'; i++) {
-		if (pat[i] == 'd' ? s[i] < '0' || s[i] > '9' :
-		    pat[i] == 'T' ? s[i] != 'T' && s[i] != 't' : s[i] != pat[i])
-			return 0;
-	}
-	if (s[i] == '.') {
-		if (s[++i] < '0' || s[i] > '9')
-			return 0;
-		while (s[i] >= '0' && s[i] <= '9')
-			i++;
-	}
-	if (s[i] == 'Z' || s[i] == 'z')
-		return s[i + 1] == '\0';
-	if (s[i] != '+' && s[i] != '-')
-		return 0;
-	i++;
-	return s[i] >= '0' && s[i] <= '9' && s[i + 1] >= '0' &&
-	    s[i + 1] <= '9' && s[i + 2] == ':' && s[i + 3] >= '0' &&
-	    s[i + 3] <= '9' && s[i + 4] >= '0' && s[i + 4] <= '9' &&
-	    s[i + 5] == '\0';
-}
-
 static int
 str_ok(const char *s, size_t max)
 {

@@ -59,6 +59,5 @@ void	docbatch_free(struct docbatch *);
 void	docbatch_hash(const struct doc *, uint8_t out[32]);
 
 /* 1 when s is an RFC 3339 date-time (with 'T' or ' ', zone required). */
-int	rfc3339_valid(const char *s);
 
 #endif

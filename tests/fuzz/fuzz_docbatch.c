@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "indexd/docbatch.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);

@@ -110,12 +110,38 @@ test_random_against_reference(void **state)
 	}
 }
 
+/* Dates as PostgreSQL's timestamptz takes them, and nothing else. */
+static void
+test_rfc3339(void **state)
+{
+	static const char *const good[] = {
+		"1937-01-01T12:00:27.87+00:20", "2024-02-29T00:00:00Z",
+		"2024-05-01t12:00:00z", "2024-05-01 12:00:00-15:59",
+		"0001-01-01T00:00:00Z", "2016-12-31T23:59:60Z",
+	};
+	static const char *const bad[] = {
+		"2023-02-29T00:00:00Z", "2024-13-01T00:00:00Z",
+		"2024-05-01T12:00:00+16:00", "2024-05-01T12:00:00-23:59",
+		"2024-05-01T24:00:00Z", "2024-05-01T12:00:00", "0000-01-01T00:00:00Z",
+		"2024-05-01T12:00:00.Z", "2024-05-01T12:00:00+0100",
+		"2024-05-01T12:00:00Zjunk", "tomorrow", "",
+	};
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (!rfc3339_valid(good[i]))
+			fail_msg("refused %s", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (rfc3339_valid(bad[i]))
+			fail_msg("took %s", bad[i]);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixed),
 		cmocka_unit_test(test_random_against_reference),
+		cmocka_unit_test(test_rfc3339),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
