@@ -21,6 +21,7 @@
 #include "indexd/engine.h"
 #include "indexd/ingest.h"
 #include "indexd/search.h"
+#include "tests/unit/pgtest.h"
 
 struct fx {
 	PGconn		*admin;		/* role ballast: fixtures */
@@ -29,34 +30,6 @@ struct fx {
 	char		 c1[UUID_STR_LEN], c2[UUID_STR_LEN];
 	char		 u1[UUID_STR_LEN], u2[UUID_STR_LEN];
 };
-
-static PGconn *
-connect_as(const char *role)
-{
-	char	 ci[512];
-	PGconn	*db;
-
-	snprintf(ci, sizeof(ci), "host=%s dbname=ballast user=%s",
-	    getenv("BALLAST_TEST_PGHOST"), role);
-	db = PQconnectdb(ci);
-	if (PQstatus(db) != CONNECTION_OK) {
-		print_error("connect as %s: %s", role, PQerrorMessage(db));
-		PQfinish(db);
-		return NULL;
-	}
-	return db;
-}
-
-static void
-one_value(PGconn *db, const char *sql, char *out, size_t outlen)
-{
-	PGresult	*r = PQexec(db, sql);
-
-	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-	strlcpy(out, PQgetvalue(r, 0, 0), outlen);
-	PQclear(r);
-}
 
 static long
 count_of(PGconn *db, const char *sql)

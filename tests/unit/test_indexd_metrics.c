@@ -17,6 +17,7 @@
 #include "indexd/engine.h"
 #include "indexd/job.h"
 #include "indexd/metrics.h"
+#include "tests/unit/pgtest.h"
 
 /* The value of the sample line starting with name (labels included). */
 static long long
@@ -45,20 +46,6 @@ count_lines(const char *text, const char *prefix)
 			p++;
 	}
 	return n;
-}
-
-static PGconn *
-connect_as(const char *role)
-{
-	char	 ci[512];
-	PGconn	*db;
-
-	snprintf(ci, sizeof(ci), "host=%s dbname=ballast user=%s",
-	    getenv("BALLAST_TEST_PGHOST"), role);
-	db = PQconnectdb(ci);
-	if (PQstatus(db) != CONNECTION_OK)
-		fail_msg("connect as %s: %s", role, PQerrorMessage(db));
-	return db;
 }
 
 static long long
@@ -140,8 +127,8 @@ test_gauges_and_errors_with_database(void **state)
 		    "PostgreSQL)\n");
 		skip();
 	}
-	admin = connect_as("ballast");
-	e.db = connect_as("ballast_index");
+	assert_non_null(admin = connect_as("ballast"));
+	assert_non_null(e.db = connect_as("ballast_index"));
 	assert_int_equal(metrics_pg_watch(e.db), 0);
 	metrics_sync_run("failed", &c);		/* drops any cached read */
 	assert_non_null(t = metrics_text(&e));

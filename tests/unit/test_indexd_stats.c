@@ -21,6 +21,7 @@
 #include "indexd/docbatch.h"
 #include "indexd/engine.h"
 #include "indexd/ingest.h"
+#include "tests/unit/pgtest.h"
 
 struct fx {
 	PGconn		*admin;		/* role ballast (owner): fixtures */
@@ -31,34 +32,6 @@ struct fx {
 	char		 u1[UUID_STR_LEN], u2[UUID_STR_LEN];
 };
 
-static PGconn *
-connect_as(const char *role)
-{
-	char	 ci[512];
-	PGconn	*db;
-
-	snprintf(ci, sizeof(ci), "host=%s dbname=ballast user=%s",
-	    getenv("BALLAST_TEST_PGHOST"), role);
-	db = PQconnectdb(ci);
-	if (PQstatus(db) != CONNECTION_OK) {
-		print_error("connect as %s: %s", role, PQerrorMessage(db));
-		PQfinish(db);
-		return NULL;
-	}
-	return db;
-}
-
-static void
-one_value(PGconn *db, const char *sql, char *out, size_t outlen)
-{
-	PGresult	*r = PQexec(db, sql);
-
-	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-	strlcpy(out, PQgetvalue(r, 0, 0), outlen);
-	PQclear(r);
-}
-
 static long
 count_of(PGconn *db, const char *sql)
 {
@@ -66,17 +39,6 @@ count_of(PGconn *db, const char *sql)
 
 	one_value(db, sql, v, sizeof(v));
 	return strtol(v, NULL, 10);
-}
-
-static void
-exec_ok(PGconn *db, const char *sql)
-{
-	PGresult	*r = PQexec(db, sql);
-
-	if (PQresultStatus(r) != PGRES_COMMAND_OK &&
-	    PQresultStatus(r) != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-	PQclear(r);
 }
 
 static int
