@@ -180,54 +180,12 @@ stage_add(struct pgstore *ps, const struct store_doc *d, size_t dim)
 	}
 }
 
+/* One document's vectors: the many-document insert with one. */
 static int
 pg_put(struct store *s, PGconn *db, const struct store_doc *d, char *err,
     size_t errlen)
 {
-	const char	*p[7];
-	int		 lens[7] = { 0 }, fmts[7] = { 0 };
-	char		 stride[16], *ids;
-	unsigned char	*blob;
-	PGresult	*r;
-	int		 ok;
-	uint8_t		 b[16];
-
-	if (d->n == 0)
-		return 0;
-	if (uuid_parse(d->collection_id, b) == -1 || (d->owner != NULL &&
-	    d->owner[0] != '\0' && uuid_parse(d->owner, b) == -1)) {
-		snprintf(err, errlen, "store: bad collection or owner id");
-		return -1;
-	}
-	blob = xcalloc(d->n, s->dim * 4);
-	floats_le(blob, d->vecs, d->n * s->dim);
-	snprintf(stride, sizeof(stride), "%zu", s->dim * 4);
-	ids = engine_id_array(d->chunk_ids, d->n);
-	p[0] = d->document_id;
-	p[1] = d->collection_id;
-	p[2] = (d->owner != NULL && d->owner[0] != '\0') ? d->owner : NULL;
-	p[3] = s->embedder;
-	p[4] = (const char *)blob;
-	lens[4] = (int)(d->n * s->dim * 4);
-	fmts[4] = 1;
-	p[5] = stride;
-	p[6] = ids;
-	r = engine_prepared(db, "store_pg_put", "INSERT INTO chunk_vectors "
-	    "(chunk_id, document_id, collection_id, owner_user, embedder, vec) "
-	    "SELECT c.id, $1, $2, $3, $4, substring($5::bytea FROM "
-	    "((c.ord - 1) * $6::int + 1)::int FOR $6::int) "
-	    "FROM unnest($7::bigint[]) WITH ORDINALITY AS c(id, ord) "
-	    "ON CONFLICT (chunk_id) DO UPDATE SET vec = excluded.vec, "
-	    "embedder = excluded.embedder", 7, p, lens, fmts, 0);
-	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
-		pg_err("store put", r, err, errlen);
-	PQclear(r);
-	free(blob);
-	free(ids);
-	if (ok)
-		stage_add(s->ctx, d, s->dim);
-	return ok ? 0 : -1;
+	return store_pg_put_many(s, db, d, 1, err, errlen);
 }
 
 /*
