@@ -226,7 +226,7 @@ static void
 authd_metrics(struct ipc_chan *chan, uint64_t id)
 {
 	struct imsg_metrics	 m;
-	char			 text[1024];
+	char			 text[2048];
 
 	snprintf(text, sizeof(text),
 	    "# HELP ballast_authd_postgres_errors_total Statements of authd "
@@ -237,9 +237,15 @@ authd_metrics(struct ipc_chan *chan, uint64_t id)
 	    "authd sent to PostgreSQL together with others in one round trip "
 	    "(requests that arrived together).\n"
 	    "# TYPE ballast_authd_pipelined_statements_total counter\n"
-	    "ballast_authd_pipelined_statements_total %llu\n",
+	    "ballast_authd_pipelined_statements_total %llu\n"
+	    "# HELP ballast_authd_cache_hits_total Credential checks and "
+	    "/v1/me answers taken from what authd read before, unchanged "
+	    "since by the database's auth_generation.\n"
+	    "# TYPE ballast_authd_cache_hits_total counter\n"
+	    "ballast_authd_cache_hits_total %llu\n",
 	    (unsigned long long)authd.pg_errors,
-	    (unsigned long long)sql_pipelined());
+	    (unsigned long long)sql_pipelined(),
+	    (unsigned long long)pcache_hits());
 	m.text = text;
 	if (ipc_send(chan, IMSG_METRICS_REP, id, &m, -1) == -1)
 		log_warnx("%s: cannot answer the front", __func__);

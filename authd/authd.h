@@ -188,6 +188,60 @@ void	 sql_rollback(void);
 /* A result column as JSON: NULL -> null, else the string. */
 json_t	*sql_json_str(PGresult *, int row, int col);
 
+/*
+ * pcache.c: credential rows and /v1/me answers remembered by
+ * auth_generation (see there why they answer as the database would).
+ * Times are microseconds since the epoch, as the database has them.
+ */
+struct pc_key {
+	char		 id[APIKEY_IDLEN + 1];	/* "" = empty slot */
+	int64_t		 gen;
+	char		 org[UUID_LEN + 1];
+	char		 user[UUID_LEN + 1];
+	char		 coll[UUID_LEN + 1];	/* "" = whole org */
+	int		 personal;
+	enum key_cap	 cap;
+	uint8_t		 hash[SHA256_LEN];
+	uint8_t		 prev[SHA256_LEN];
+	int		 has_prev;
+	int64_t		 prev_until;	/* INT64_MIN: none */
+	int64_t		 expires;	/* INT64_MAX: never */
+	int64_t		 used;		/* INT64_MIN: never */
+};
+struct pc_session {
+	char		 id[UUID_LEN + 1];	/* "" = empty slot */
+	int64_t		 gen;
+	char		 user[UUID_LEN + 1];
+	int64_t		 expires;
+	int64_t		 used;		/* INT64_MIN: never */
+};
+/* A timestamptz column as microseconds (NULL stays NULL). */
+#define SQL_US(col) \
+	"CASE WHEN " col " IS NULL THEN NULL WHEN isfinite(" col ") THEN " \
+	"(extract(epoch from " col ") * 1000000)::bigint WHEN " col \
+	" > 'epoch' THEN 9223372036854775807 ELSE -9223372036854775807 END"
+/* The generation statement, first of a batch's principal pipeline. */
+void	 pcache_gen_item(struct sql_item *);
+/* Takes its result: 0, the batch's gen is current; -1 (cache dropped). */
+int	 pcache_gen_read(struct sql_item *);
+/* Nothing is used or filled until the next batch's generation. */
+void	 pcache_gen_end(void);
+/* The batch's gen and the database's now(): 0, or -1 when none. */
+int	 pcache_gen(int64_t *gen, int64_t *now);
+/* 0 (a hit, *now set) when an entry of generation gen may be used. */
+int	 pcache_usable(int64_t gen, int64_t *now);
+void	 pcache_drop(void);
+uint64_t pcache_hits(void);
+int	 pcache_us(PGresult *, int row, int col, int64_t dflt, int64_t *);
+/* The entry for id or NULL; with fill, its slot (wiped) for id. */
+struct pc_key *pcache_key(const char *id, int fill);
+struct pc_session *pcache_session(const char *id, int fill);
+void	 pcache_forget(const char *key_id, const char *session_id);
+int	 pcache_me(const char *user, const char *org, json_t **who,
+	    json_t **orgs);
+void	 pcache_me_put(const char *user, const char *org, json_t *who,
+	    json_t *orgs);
+
 /* principal.c */
 /* 0 when r->p is set; else answers 401/503/500 and -1. */
 int	 principal_resolve(struct areq *, const char *token);
@@ -200,6 +254,13 @@ int	 principal_resolve(struct areq *, const char *token);
  */
 int	 principal_begin(struct areq *, const char *token, struct sql_item *q);
 int	 principal_end(struct areq *, PGresult *res);
+/* 1 when the cache has an entry for the credential principal_begin read. */
+int	 principal_cached(const struct areq *);
+/*
+ * After the batch's generation: 1 when the entry is not current (run
+ * the statement), else as principal_end.
+ */
+int	 principal_from_cache(struct areq *);
 
 /* authz.c's database half (authz_db.c) */
 struct coll_info {

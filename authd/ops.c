@@ -10,9 +10,11 @@
  * it.  The credential checks of the whole batch go to PostgreSQL in one
  * pipeline, then each op runs; ops that are a single read (op->read)
  * are pipelined too.  Nothing is shared between requests: each
- * credential is still checked by a statement sent after its request
- * arrived, on its own row, and each failure is answered as it would be
- * alone.
+ * credential is still checked on its own row, as read by a statement
+ * sent after its request arrived or as remembered under the
+ * auth_generation that a statement sent after its request arrived
+ * shows unchanged (pcache.c), and each failure is answered as it would
+ * be alone.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -357,18 +359,38 @@ static struct {
 /* At most this many requests a batch; the rest wait for the next. */
 #define AUTHD_BATCH	256
 
+/* The credentials' statements' results, as principal_end() takes them. */
+static void
+batch_principal_results(struct sql_item *items, struct areq **w, size_t m)
+{
+	for (size_t i = 0; i < m; i++) {
+		if (items[i].unavailable || items[i].res == NULL)
+			pcache_drop();
+		if (items[i].unavailable) {
+			explicit_bzero(w[i]->pc.secret,
+			    sizeof(w[i]->pc.secret));
+			areq_error(w[i], 503, "unavailable", "the database is "
+			    "not available");
+		} else if (principal_end(w[i], items[i].res) == 0)
+			(void)areq_session_only(w[i]);
+	}
+}
+
 /*
- * Phase A: the checks that need no database per request, then every
- * credential's statement in one pipeline.  A request answered here is
+ * Phase A: the checks that need no database per request, then the
+ * batch's auth_generation and every credential's statement in one
+ * pipeline.  A credential the cache has sends no statement: its entry
+ * answers when the generation read first is still the entry's, else its
+ * statement runs in a second pipeline.  A request answered here is
  * done; the others have r->p.
  */
 static void
 batch_principals(struct areq **rs, size_t n)
 {
-	struct sql_item	 items[AUTHD_BATCH];
-	struct areq	*w[AUTHD_BATCH];
-	size_t		 m = 0;
-	int		 ready = sql_ready();
+	struct sql_item	 items[AUTHD_BATCH + 1], cq[AUTHD_BATCH];
+	struct areq	*w[AUTHD_BATCH + 1], *c[AUTHD_BATCH];
+	size_t		 m = 1, nc = 0, k = 0;
+	int		 ready = sql_ready(), rv;
 
 	for (size_t i = 0; i < n; i++) {
 		struct areq	*r = rs[i];
@@ -385,19 +407,30 @@ batch_principals(struct areq **rs, size_t n)
 		else if (r->token == NULL)
 			areq_error(r, 401, "unauthorized",
 			    "credentials required");
-		else if (principal_begin(r, r->token, &items[m]) == 0)
-			w[m++] = r;
+		else if (principal_begin(r, r->token, &items[m]) == 0) {
+			if (principal_cached(r)) {
+				cq[nc] = items[m];
+				c[nc++] = r;
+			} else
+				w[m++] = r;
+		}
 	}
+	if (m == 1 && nc == 0)
+		return;
+	pcache_gen_item(&items[0]);	/* first: read before the rows */
 	sql_pipeline(items, m);
-	for (size_t i = 0; i < m; i++) {
-		if (items[i].unavailable) {
-			explicit_bzero(w[i]->pc.secret,
-			    sizeof(w[i]->pc.secret));
-			areq_error(w[i], 503, "unavailable", "the database is "
-			    "not available");
-		} else if (principal_end(w[i], items[i].res) == 0)
-			(void)areq_session_only(w[i]);
+	(void)pcache_gen_read(&items[0]);
+	batch_principal_results(items + 1, w + 1, m - 1);
+	for (size_t i = 0; i < nc; i++) {
+		if ((rv = principal_from_cache(c[i])) == 0)
+			(void)areq_session_only(c[i]);
+		else if (rv == 1) {
+			cq[k] = cq[i];
+			c[k++] = c[i];
+		}
 	}
+	sql_pipeline(cq, k);
+	batch_principal_results(cq, c, k);
 }
 
 /* Phase B: each op; those that are one read share a pipeline. */
@@ -420,11 +453,16 @@ batch_ops(struct areq **rs, size_t n)
 		} else if (!sql_ready())	/* a handler left it broken */
 			areq_error(r, 503, "unavailable", "the database is "
 			    "not available");
-		else
+		else {
+			/* It may write: the generation is no longer known. */
+			pcache_gen_end();
 			r->op->fn(r);
+		}
 	}
 	sql_pipeline(items, m);
 	for (size_t i = 0; i < m; i++) {
+		if (items[i].unavailable || items[i].res == NULL)
+			pcache_drop();
 		if (items[i].unavailable)
 			areq_error(w[i], 503, "unavailable", "the database is "
 			    "not available");
@@ -460,6 +498,7 @@ authd_batch(int fd, short ev, void *arg)
 		}
 		batch_principals(rs, n);
 		batch_ops(rs, n);
+		pcache_gen_end();
 		for (size_t i = 0; i < n; i++)
 			batch_finish(rs[i]);
 	}

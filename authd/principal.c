@@ -3,6 +3,7 @@
  * does not check out is the same 401 with WWW-Authenticate: Bearer; the
  * reason goes to the debug log only, never the credential.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,51 +31,118 @@ principal_refuse(struct areq *r, const char *why)
  * for the WAL flush (synchronous_commit off for that statement's own
  * transaction only): losing the last few seconds of it in a crash is
  * harmless.  Every liveness check (revoked, expired, user disabled) is
- * still read from the database on every request.
+ * still as fresh as a read on every request: from the database, or from
+ * a row that the batch's auth_generation shows unchanged (pcache.c).
+ * The touch returns the time it wrote, which the cache keeps.
  */
 #define PRINCIPAL_TOUCH	"60"
 #define PRINCIPAL_STALE(col) \
 	"(" col " IS NULL OR " col " < now() - interval '" PRINCIPAL_TOUCH \
 	" seconds')"
+#define PRINCIPAL_TOUCH_US	(60 * INT64_C(1000000))
 #define PRINCIPAL_ASYNC \
 	"(SELECT set_config('synchronous_commit', 'off', true)) nosync"
+#define PRINCIPAL_TOUCHED " RETURNING " SQL_US("last_used_at")
 
-static void
+/* The last use written, INT64_MIN when it was not. */
+static int64_t
 principal_touch(struct areq *r, const char *query, const char *id)
 {
 	const char	*q[1] = { id };
+	PGresult	*res;
+	int64_t		 used = INT64_MIN;
 
 	/* The request stands: the credential was checked. */
-	if (sql_exec(query, 1, q) == -1)
+	if ((res = sql(query, 1, q)) == NULL) {
 		log_warnx("%s: request %s: cannot record the last use",
 		    __func__, r->request_id);
+		return used;
+	}
+	if (PQntuples(res) != 1 ||
+	    pcache_us(res, 0, 0, INT64_MIN, &used) == -1)
+		used = INT64_MIN;
+	PQclear(res);
+	return used;
 }
+
+#define PRINCIPAL_SESSION_TOUCH "UPDATE sessions SET last_used_at = now() " \
+	"FROM " PRINCIPAL_ASYNC " WHERE id = $1" PRINCIPAL_TOUCHED
+#define PRINCIPAL_APIKEY_TOUCH "UPDATE api_keys SET last_used_at = now() " \
+	"FROM " PRINCIPAL_ASYNC " WHERE id = $1" PRINCIPAL_TOUCHED
 
 /* The session must exist, be live, and belong to sub. */
 #define PRINCIPAL_SESSION_SQL \
-	"SELECT " PRINCIPAL_STALE("s.last_used_at") " FROM " \
+	"SELECT " PRINCIPAL_STALE("s.last_used_at") ", " \
+	SQL_US("s.expires_at") ", " SQL_US("s.last_used_at") " FROM " \
 	"sessions s JOIN users u ON u.id = s.user_id " \
 	"WHERE s.id = $1 AND s.user_id = $2 AND " \
 	"s.revoked_at IS NULL AND s.expires_at > now() AND NOT u.disabled"
 
+static void
+principal_session_fill(struct areq *r)
+{
+	r->p.present = 1;
+	r->p.kind = PRINCIPAL_SESSION;
+	strlcpy(r->p.user, r->pc.sub, sizeof(r->p.user));
+	strlcpy(r->p.session, r->pc.sid, sizeof(r->p.session));
+}
+
+/* A live session's row, remembered under the batch's generation. */
+static struct pc_session *
+principal_session_remember(struct areq *r, PGresult *res)
+{
+	struct pc_session	*e;
+	int64_t			 gen;
+
+	if (pcache_gen(&gen, NULL) == -1)
+		return NULL;
+	e = pcache_session(r->pc.sid, 1);
+	strlcpy(e->user, r->pc.sub, sizeof(e->user));
+	if (pcache_us(res, 0, 1, INT64_MAX, &e->expires) == -1 ||
+	    pcache_us(res, 0, 2, INT64_MIN, &e->used) == -1) {
+		pcache_forget(NULL, r->pc.sid);
+		return NULL;
+	}
+	e->gen = gen;
+	return e;
+}
+
 static int
 principal_session(struct areq *r, PGresult *res)
 {
-	const char	*sub = r->pc.sub, *sid = r->pc.sid;
-	int		 n, stale = 0;
+	struct pc_session	*e = NULL;
+	int			 n, stale = 0;
+	int64_t			 used;
 
-	if ((n = PQntuples(res)) == 1)
+	if ((n = PQntuples(res)) == 1) {
 		stale = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		e = principal_session_remember(r, res);
+	} else
+		pcache_forget(NULL, r->pc.sid);
 	PQclear(res);
 	if (n != 1)
 		return principal_refuse(r, "no live session");
-	r->p.present = 1;
-	r->p.kind = PRINCIPAL_SESSION;
-	strlcpy(r->p.user, sub, sizeof(r->p.user));
-	strlcpy(r->p.session, sid, sizeof(r->p.session));
-	if (stale)
-		principal_touch(r, "UPDATE sessions SET last_used_at = now() "
-		    "FROM " PRINCIPAL_ASYNC " WHERE id = $1", sid);
+	principal_session_fill(r);
+	if (stale) {
+		used = principal_touch(r, PRINCIPAL_SESSION_TOUCH, r->pc.sid);
+		if (e != NULL)
+			e->used = used;
+	}
+	return 0;
+}
+
+/* The same checks as PRINCIPAL_SESSION_SQL's, on a current entry. */
+static int
+principal_session_hit(struct areq *r, struct pc_session *e, int64_t now)
+{
+	if (strcmp(e->user, r->pc.sub) != 0 || e->expires <= now) {
+		pcache_forget(NULL, r->pc.sid);
+		return principal_refuse(r, "no live session");
+	}
+	principal_session_fill(r);
+	if (e->used == INT64_MIN || e->used < now - PRINCIPAL_TOUCH_US)
+		e->used = principal_touch(r, PRINCIPAL_SESSION_TOUCH,
+		    r->pc.sid);
 	return 0;
 }
 
@@ -185,24 +253,37 @@ principal_jwt(struct areq *r, const char *token, struct sql_item *q)
 }
 
 /* Compares in constant time (CRYPTO_memcmp; libbsd has no
- * timingsafe_bcmp) against the current and the previous hash. */
+ * timingsafe_bcmp) against the current and (prev not NULL) the
+ * previous hash. */
 static int
-principal_key_match(PGresult *res, const uint8_t secret[APIKEY_SECRETLEN])
+principal_hash_match(const uint8_t secret[APIKEY_SECRETLEN],
+    const uint8_t cur[SHA256_LEN], const uint8_t *prev)
 {
-	uint8_t	 h[SHA256_LEN], want[SHA256_LEN];
+	uint8_t	 h[SHA256_LEN];
 	int	 ok = 0;
 
 	if (sha256(secret, APIKEY_SECRETLEN, h) == -1)
 		return 0;
-	if (hex_decode(PQgetvalue(res, 0, 5), want, sizeof(want)) == 0 &&
-	    CRYPTO_memcmp(h, want, sizeof(h)) == 0)
+	if (CRYPTO_memcmp(h, cur, sizeof(h)) == 0)
 		ok = 1;
-	if (!PQgetisnull(res, 0, 6) &&
-	    hex_decode(PQgetvalue(res, 0, 6), want, sizeof(want)) == 0 &&
-	    CRYPTO_memcmp(h, want, sizeof(h)) == 0)
+	if (prev != NULL && CRYPTO_memcmp(h, prev, sizeof(h)) == 0)
 		ok = 1;
 	explicit_bzero(h, sizeof(h));
-	explicit_bzero(want, sizeof(want));
+	return ok;
+}
+
+static int
+principal_key_match(PGresult *res, const uint8_t secret[APIKEY_SECRETLEN])
+{
+	uint8_t	 cur[SHA256_LEN], prev[SHA256_LEN];
+	int	 ok = 0, hasprev;
+
+	hasprev = !PQgetisnull(res, 0, 6) &&
+	    hex_decode(PQgetvalue(res, 0, 6), prev, sizeof(prev)) == 0;
+	if (hex_decode(PQgetvalue(res, 0, 5), cur, sizeof(cur)) == 0)
+		ok = principal_hash_match(secret, cur, hasprev ? prev : NULL);
+	explicit_bzero(cur, sizeof(cur));
+	explicit_bzero(prev, sizeof(prev));
 	return ok;
 }
 
@@ -226,7 +307,9 @@ principal_key_fill(struct areq *r, PGresult *res, const char *id)
 	"k.include_personal, k.cap, encode(k.secret_hash, 'hex'), " \
 	"CASE WHEN k.prev_valid_until > now() THEN " \
 	"encode(k.prev_secret_hash, 'hex') END, " \
-	PRINCIPAL_STALE("k.last_used_at") " " \
+	PRINCIPAL_STALE("k.last_used_at") ", " \
+	SQL_US("k.prev_valid_until") ", " SQL_US("k.expires_at") ", " \
+	SQL_US("k.last_used_at") ", encode(k.prev_secret_hash, 'hex') " \
 	"FROM api_keys k JOIN users u ON u.id = k.created_by " \
 	"WHERE k.id = $1 AND k.revoked_at IS NULL AND " \
 	"(k.expires_at IS NULL OR k.expires_at > now()) AND NOT u.disabled"
@@ -245,25 +328,122 @@ principal_apikey(struct areq *r, const char *token, struct sql_item *q)
 	return 0;
 }
 
+/*
+ * A live key's row (r->p filled from it), remembered under the batch's
+ * generation: both hashes and the times, so that the checks the
+ * statement makes can be made again against a later now().
+ */
+static struct pc_key *
+principal_key_remember(struct areq *r, PGresult *res)
+{
+	struct pc_key	*e;
+	int64_t		 gen;
+	int		 ok;
+
+	if (pcache_gen(&gen, NULL) == -1)
+		return NULL;
+	e = pcache_key(r->pc.id, 1);
+	strlcpy(e->org, r->p.key_org, sizeof(e->org));
+	strlcpy(e->user, r->p.user, sizeof(e->user));
+	strlcpy(e->coll, r->p.key_coll, sizeof(e->coll));
+	e->personal = r->p.key_personal;
+	e->cap = r->p.key_cap;
+	e->has_prev = !PQgetisnull(res, 0, 11);
+	ok = hex_decode(PQgetvalue(res, 0, 5), e->hash, sizeof(e->hash)) ==
+	    0 && (!e->has_prev || hex_decode(PQgetvalue(res, 0, 11), e->prev,
+	    sizeof(e->prev)) == 0) &&
+	    pcache_us(res, 0, 8, INT64_MIN, &e->prev_until) == 0 &&
+	    pcache_us(res, 0, 9, INT64_MAX, &e->expires) == 0 &&
+	    pcache_us(res, 0, 10, INT64_MIN, &e->used) == 0;
+	if (!ok) {
+		pcache_forget(r->pc.id, NULL);
+		return NULL;
+	}
+	e->gen = gen;
+	return e;
+}
+
 /* The key's row, when there is one, and its secret's hash must match. */
 static int
 principal_apikey_end(struct areq *r, PGresult *res)
 {
-	int	 ok, stale = 0;
+	struct pc_key	*e = NULL;
+	int		 ok, stale = 0;
+	int64_t		 used;
 
 	ok = PQntuples(res) == 1 && principal_key_match(res, r->pc.secret);
 	explicit_bzero(r->pc.secret, sizeof(r->pc.secret));
 	if (ok) {
 		principal_key_fill(r, res, r->pc.id);
 		stale = strcmp(PQgetvalue(res, 0, 7), "t") == 0;
-	}
+		e = principal_key_remember(r, res);
+	} else if (PQntuples(res) != 1)
+		pcache_forget(r->pc.id, NULL);
 	PQclear(res);
 	if (!ok)
 		return principal_refuse(r, "unknown, revoked or expired key");
-	if (stale)
-		principal_touch(r, "UPDATE api_keys SET last_used_at = now() "
-		    "FROM " PRINCIPAL_ASYNC " WHERE id = $1", r->pc.id);
+	if (stale) {
+		used = principal_touch(r, PRINCIPAL_APIKEY_TOUCH, r->pc.id);
+		if (e != NULL)
+			e->used = used;
+	}
 	return 0;
+}
+
+/* The same checks as PRINCIPAL_APIKEY_SQL's, on a current entry. */
+static int
+principal_key_hit(struct areq *r, struct pc_key *e, int64_t now)
+{
+	int	 ok;
+
+	if (e->expires <= now) {
+		explicit_bzero(r->pc.secret, sizeof(r->pc.secret));
+		pcache_forget(r->pc.id, NULL);
+		return principal_refuse(r, "unknown, revoked or expired key");
+	}
+	ok = principal_hash_match(r->pc.secret, e->hash,
+	    e->has_prev && e->prev_until > now ? e->prev : NULL);
+	explicit_bzero(r->pc.secret, sizeof(r->pc.secret));
+	if (!ok)
+		return principal_refuse(r, "unknown, revoked or expired key");
+	r->p.present = 1;
+	r->p.kind = PRINCIPAL_APIKEY;
+	strlcpy(r->p.key_id, e->id, sizeof(r->p.key_id));
+	strlcpy(r->p.key_org, e->org, sizeof(r->p.key_org));
+	strlcpy(r->p.user, e->user, sizeof(r->p.user));
+	strlcpy(r->p.key_coll, e->coll, sizeof(r->p.key_coll));
+	r->p.key_personal = e->personal;
+	r->p.key_cap = e->cap;
+	if (e->used == INT64_MIN || e->used < now - PRINCIPAL_TOUCH_US)
+		e->used = principal_touch(r, PRINCIPAL_APIKEY_TOUCH, r->pc.id);
+	return 0;
+}
+
+int
+principal_cached(const struct areq *r)
+{
+	if (r->pc.apikey)
+		return pcache_key(r->pc.id, 0) != NULL;
+	return pcache_session(r->pc.sid, 0) != NULL;
+}
+
+int
+principal_from_cache(struct areq *r)
+{
+	struct pc_key		*k;
+	struct pc_session	*s;
+	int64_t			 now;
+
+	if (r->pc.apikey) {
+		if ((k = pcache_key(r->pc.id, 0)) == NULL ||
+		    pcache_usable(k->gen, &now) == -1)
+			return 1;
+		return principal_key_hit(r, k, now);
+	}
+	if ((s = pcache_session(r->pc.sid, 0)) == NULL ||
+	    pcache_usable(s->gen, &now) == -1)
+		return 1;
+	return principal_session_hit(r, s, now);
 }
 
 int

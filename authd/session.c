@@ -412,9 +412,31 @@ session_principal_json(const struct areq *r)
  * a row per membership, or one row of NULL org columns for a user in
  * none.
  */
+/* The answer for r from what the user and orgs are now. */
+static void
+op_me_reply(struct areq *r, json_t *user, json_t *orgs)
+{
+	areq_reply(r, 200, json_pack("{s:o,s:o,s:o}", "user", user, "orgs",
+	    orgs, "principal", session_principal_json(r)), NULL);
+}
+
+/* The org /v1/me is limited to: a key's own, "" for a session. */
+static const char *
+op_me_org(const struct areq *r)
+{
+	return r->p.kind == PRINCIPAL_APIKEY ? r->p.key_org : "";
+}
+
 int
 op_me_read(struct areq *r, struct sql_item *q)
 {
+	json_t	*user, *orgs;
+
+	/* Current under the batch's auth_generation (pcache.c). */
+	if (pcache_me(r->p.user, op_me_org(r), &user, &orgs) == 0) {
+		op_me_reply(r, user, orgs);
+		return -1;
+	}
 	memset(q, 0, sizeof(*q));
 	q->query = "SELECT u.id, u.email, u.name, o.id, o.name, m.role "
 	    "FROM users u LEFT JOIN (org_members m JOIN orgs o ON "
@@ -447,8 +469,8 @@ op_me_answer(struct areq *r, PGresult *res)
 		    PQgetvalue(res, i, 3), "name", PQgetvalue(res, i, 4),
 		    "role", PQgetvalue(res, i, 5)));
 	PQclear(res);
-	areq_reply(r, 200, json_pack("{s:o,s:o,s:o}", "user", user, "orgs",
-	    orgs, "principal", session_principal_json(r)), NULL);
+	pcache_me_put(r->p.user, op_me_org(r), user, orgs);
+	op_me_reply(r, user, orgs);
 }
 
 void

@@ -83,6 +83,8 @@ sql_prepared(const char *query, int n, char *name, size_t len)
 
 	if (PQbackendPID(sql_db) != sql_prep.pid) {
 		sql_prep_forget();
+		/* Maybe another database: its generations are not ours. */
+		pcache_drop();
 		sql_prep.pid = PQbackendPID(sql_db);
 	}
 	for (i = 0; i < sql_prep.n; i++)
