@@ -9,7 +9,9 @@ ENVFILE as shell assignments, and runs until SIGTERM or SIGINT, when it
 stops the suite and removes its folder.
 """
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -70,6 +72,21 @@ def psql_super(suite, sql):
 
 def count_super(suite, table, where="true"):
     return int(psql_super(suite, "SELECT count(*) FROM %s WHERE %s" % (table, where)))
+
+
+def metric_value(port, name):
+    """One unlabelled sample from a plain-HTTP metrics listener."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        out = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            out += b
+    m = re.search(rb"^" + name.encode() + rb" (\d+)$", out, re.M)
+    assert m, out[-2000:]
+    return int(m.group(1))
 
 
 def serve(envfile):

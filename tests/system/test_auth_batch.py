@@ -10,12 +10,10 @@ them to authd back to back and authd reads several in one go.
 """
 import http.client
 import json
-import re
 import secrets
-import socket
 
 from authlib import Api
-from contentlib import psql_super
+from contentlib import metric_value, psql_super
 from harness import free_port
 
 MPORT = free_port()
@@ -53,17 +51,7 @@ def burst(suite, creds):
 
 def pipelined():
     """authd's ballast_authd_pipelined_statements_total."""
-    with socket.create_connection(("127.0.0.1", MPORT), timeout=10) as s:
-        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        out = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            out += b
-    m = re.search(rb"^ballast_authd_pipelined_statements_total (\d+)$", out, re.M)
-    assert m, out[-2000:]
-    return int(m.group(1))
+    return metric_value(MPORT, "ballast_authd_pipelined_statements_total")
 
 
 class Cred:

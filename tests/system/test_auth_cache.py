@@ -9,12 +9,10 @@ key's grace, the once-a-minute last-use write) are made on cached rows
 against the database's clock.
 """
 import json
-import re
-import socket
 import time
 
 from authlib import Api, bearer
-from contentlib import psql_super
+from contentlib import metric_value, psql_super
 from harness import free_port
 
 MPORT = free_port()
@@ -24,17 +22,7 @@ PW = "correct horse battery staple"
 
 def hits():
     """authd's ballast_authd_cache_hits_total."""
-    with socket.create_connection(("127.0.0.1", MPORT), timeout=10) as s:
-        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        out = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            out += b
-    m = re.search(rb"^ballast_authd_cache_hits_total (\d+)$", out, re.M)
-    assert m, out[-2000:]
-    return int(m.group(1))
+    return metric_value(MPORT, "ballast_authd_cache_hits_total")
 
 
 def me(api, who):

@@ -54,4 +54,25 @@ exec_ok(PGconn *db, const char *sql)
 	PQclear(r);
 }
 
+/* The number a one-row, one-column query answers. */
+static inline long
+count_of(PGconn *db, const char *sql)
+{
+	char	 v[64];
+
+	one_value(db, sql, v, sizeof(v));
+	return strtol(v, NULL, 10);
+}
+
+/* 1 when the scratch cluster is there; else 0, said on stdout. */
+static inline int
+pgtest_available(void)
+{
+	if (getenv("BALLAST_TEST_PGHOST") != NULL)
+		return 1;
+	printf("skipping: BALLAST_TEST_PGHOST not set (no scratch "
+	    "PostgreSQL)\n");
+	return 0;
+}
+
 #endif

@@ -55,9 +55,7 @@ setup(void **state)
 	struct fx	*f;
 	char		 sql[512], err[256];
 
-	if (getenv("BALLAST_TEST_PGHOST") == NULL) {
-		printf("skipping: BALLAST_TEST_PGHOST not set (no scratch "
-		    "PostgreSQL)\n");
+	if (!pgtest_available()) {
 		*state = NULL;
 		return 0;
 	}

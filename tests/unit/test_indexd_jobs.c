@@ -36,15 +36,6 @@ struct fx {
 	char		 u1[UUID_STR_LEN];
 };
 
-static long
-count_of(PGconn *db, const char *sql)
-{
-	char	 v[32];
-
-	one_value(db, sql, v, sizeof(v));
-	return strtol(v, NULL, 10);
-}
-
 static int
 setup(void **state)
 {
@@ -52,11 +43,8 @@ setup(void **state)
 	char		 sql[512], err[256];
 
 	*state = NULL;
-	if (getenv("BALLAST_TEST_PGHOST") == NULL) {
-		printf("skipping: BALLAST_TEST_PGHOST not set (no scratch "
-		    "PostgreSQL)\n");
+	if (!pgtest_available())
 		return 0;
-	}
 	f = xcalloc(1, sizeof(*f));
 	if ((f->admin = connect_as("ballast")) == NULL ||
 	    (f->db1 = connect_as("ballast_index")) == NULL ||

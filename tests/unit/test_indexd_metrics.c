@@ -122,11 +122,8 @@ test_gauges_and_errors_with_database(void **state)
 	char			*t;
 	long long		 err0, docs;
 
-	if (getenv("BALLAST_TEST_PGHOST") == NULL) {
-		printf("skipping: BALLAST_TEST_PGHOST not set (no scratch "
-		    "PostgreSQL)\n");
+	if (!pgtest_available())
 		skip();
-	}
 	assert_non_null(admin = connect_as("ballast"));
 	assert_non_null(e.db = connect_as("ballast_index"));
 	assert_int_equal(metrics_pg_watch(e.db), 0);

@@ -32,24 +32,13 @@ struct fx {
 	char		 u1[UUID_STR_LEN], u2[UUID_STR_LEN];
 };
 
-static long
-count_of(PGconn *db, const char *sql)
-{
-	char	 v[64];
-
-	one_value(db, sql, v, sizeof(v));
-	return strtol(v, NULL, 10);
-}
-
 static int
 setup(void **state)
 {
 	struct fx	*f;
 	char		 sql[512], err[256];
 
-	if (getenv("BALLAST_TEST_PGHOST") == NULL) {
-		printf("skipping: BALLAST_TEST_PGHOST not set (no scratch "
-		    "PostgreSQL)\n");
+	if (!pgtest_available()) {
 		*state = NULL;
 		return 0;
 	}
