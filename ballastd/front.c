@@ -377,6 +377,7 @@ front_main(int argc, char **argv)
 		fatalx("%s: evtimer_new", __func__);
 
 	front_metrics_start(&c);
+	front_access_init(c.base);
 
 	c.dispatch[PROC_PARENT] = front_metrics_parent;
 	c.dispatch[PROC_KEYD] = front_pending_dispatch;

@@ -9,7 +9,8 @@
  *   front_conn.c	one client connection: deadlines, head, body, writes
  *   front_pending.c	requests waiting for a peer's reply (504/503)
  *   front_routes.c	the route table and its handlers (/healthz)
- *   front_json.c	JSON bodies, error bodies, the access-log line
+ *   front_json.c	JSON bodies, error bodies
+ *   front_access.c	the access log: a line per request, a write per turn
  *   http.c		the request-head parser (pure)
  *
  * A handler gets a struct front_req and must, now or later, call
@@ -214,9 +215,15 @@ void	front_reply_failed(struct front_req *, enum proc_id peer,
 /* front_json.c */
 char	*front_json_dump(json_t *, size_t *len);
 json_t	*front_json_error(const char *code, const char *message);
+void	 front_date(char *buf, size_t len);	/* IMF-fixdate, now */
+
+/* front_access.c */
+struct event_base;
+/* The end-of-turn flush; before this, every line is written at once. */
+void	 front_access_init(struct event_base *);
 void	 front_access_log(const struct front_req *);
 /* Write access lines to fd from now on (-1: to the daemon's log). */
 void	 front_access_log_fd(int fd);
-void	 front_date(char *buf, size_t len);	/* IMF-fixdate, now */
+void	 front_access_flush(void);
 
 #endif

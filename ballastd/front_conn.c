@@ -35,6 +35,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>	/* ev_read: conn_read_pending() */
 #include <event2/event.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -67,6 +68,7 @@ struct front_conn {
 };
 
 static void	conn_process(struct front_conn *);
+static void	conn_process_input(struct front_conn *, struct evbuffer *);
 
 static void
 conn_arm(struct front_conn *conn, uint64_t seconds)
@@ -286,11 +288,39 @@ conn_read_head(struct front_conn *conn)
 	conn_head_done(conn, p);
 }
 
+/*
+ * Bytes the client sent may sit decrypted inside OpenSSL: a TLS record
+ * holds up to 16 KB, and libevent reads only up to our high watermark
+ * from it.  When reading resumes (we drained the input), libevent only
+ * waits for the socket, which may never become readable again if the
+ * client sent everything at once (pipelined requests): the rest of the
+ * record would wait there until the head deadline.  Run libevent's read
+ * event ourselves; it reads nothing while the input is still full.
+ */
+static void
+conn_read_pending(struct front_conn *conn)
+{
+	SSL	*ssl;
+
+	if (conn->handshaken &&
+	    (ssl = bufferevent_openssl_get_ssl(conn->bev)) != NULL &&
+	    SSL_pending(ssl) > 0)
+		event_active(&conn->bev->ev_read, EV_READ, 1);
+}
+
 static void
 conn_process(struct front_conn *conn)
 {
 	struct evbuffer	*in = bufferevent_get_input(conn->bev);
 
+	conn_process_input(conn, in);
+	if (conn->state != CONN_BUSY && conn->state != CONN_WRITE)
+		conn_read_pending(conn);
+}
+
+static void
+conn_process_input(struct front_conn *conn, struct evbuffer *in)
+{
 	switch (conn->state) {
 	case CONN_IDLE:
 		if (evbuffer_get_length(in) == 0)
@@ -399,13 +429,61 @@ front_conn_accept(int fd, const char *client)
 	conn_arm(conn, conn->lim.header_timeout);
 }
 
-/* Serialise status line, headers and body into the output buffer. */
+/*
+ * Most responses are small and the socket has room: they are written at
+ * once with one SSL_write, in this loop turn.  bufferevent_openssl would
+ * queue them, arm EPOLLOUT, write on the next turn and disarm it: two
+ * epoll_ctl calls and a turn of latency per request.  The write callback
+ * still runs (deferred, this turn), so the connection moves on as usual.
+ * Libevent writes at most this much with one SSL_write, which matters for
+ * the retry below.
+ */
+#define CONN_WRITE_NOW_MAX	16384
+
+/*
+ * Write resp (the whole response) now if nothing is queued before it.
+ * Returns 0 if resp was taken care of: written, or handed to the
+ * bufferevent after SSL_write would block or failed.  OpenSSL wants a
+ * blocked write retried with the same bytes: they go to the output buffer
+ * as one piece of the same length, which is what libevent's own
+ * SSL_write will be given.  A failure is left for libevent to meet again
+ * and report through the event callback, as for any write.
+ */
+static int
+conn_write_now(struct front_conn *conn, struct evbuffer *resp)
+{
+	struct evbuffer	*out = bufferevent_get_output(conn->bev);
+	size_t		 len = evbuffer_get_length(resp);
+	unsigned char	*p;
+	SSL		*ssl;
+	int		 r;
+
+	if (!conn->handshaken || len == 0 || len > CONN_WRITE_NOW_MAX ||
+	    evbuffer_get_length(out) != 0 ||
+	    (ssl = bufferevent_openssl_get_ssl(conn->bev)) == NULL ||
+	    (p = evbuffer_pullup(resp, -1)) == NULL)
+		return -1;
+	ERR_clear_error();
+	r = SSL_write(ssl, p, (int)len);
+	/* libevent reads the thread's error queue: leave it empty */
+	ERR_clear_error();
+	if (r == (int)len) {
+		evbuffer_drain(resp, len);
+		bufferevent_trigger(conn->bev, EV_WRITE,
+		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+		return 0;
+	}
+	evbuffer_add_buffer(out, resp);
+	return 0;
+}
+
+/* Serialise status line, headers and body, and send them. */
 void
 front_conn_respond(struct front_req *req, int status, const char *hdrs,
     const char *body, size_t bodylen)
 {
+	static struct evbuffer	*resp;
 	struct front_conn	*conn = req->conn;
-	struct evbuffer		*out;
 	char			 date[64];
 	const char		*ctype = "";
 	size_t			 sendlen = bodylen;
@@ -413,6 +491,10 @@ front_conn_respond(struct front_req *req, int status, const char *hdrs,
 	if (conn == NULL || conn->req != req || conn->state == CONN_WRITE)
 		fatalx("%s: response for a request not being served",
 		    __func__);
+	if (resp == NULL && (resp = evbuffer_new()) == NULL)
+		fatalx("%s: evbuffer_new", __func__);
+	/* nothing of an earlier response that failed to move on */
+	evbuffer_drain(resp, evbuffer_get_length(resp));
 	if (req->parsed && req->http.method == HTTP_HEAD)
 		sendlen = 0;
 	req->resp_bytes = sendlen;
@@ -421,13 +503,11 @@ front_conn_respond(struct front_req *req, int status, const char *hdrs,
 	conn->state = CONN_WRITE;
 	conn_arm(conn, conn->lim.idle_timeout);
 	front_access_log(req);
-	/* Last: once the bytes are queued, the write callback may free req. */
-	out = bufferevent_get_output(conn->bev);
 	front_date(date, sizeof(date));
 	/* JSON unless the handler names its type first (the console's files). */
 	if (hdrs == NULL || strncasecmp(hdrs, "Content-Type:", 13) != 0)
 		ctype = "Content-Type: application/json\r\n";
-	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
+	evbuffer_add_printf(resp, "HTTP/1.1 %d %s\r\n"
 	    "Date: %s\r\n"
 	    "%s"
 	    "Content-Length: %zu\r\n"
@@ -439,7 +519,10 @@ front_conn_respond(struct front_req *req, int status, const char *hdrs,
 	    status, http_status_text(status), date, ctype, bodylen, req->id,
 	    hdrs != NULL ? hdrs : "", conn->close ? "Connection: close\r\n" :
 	    "");
-	evbuffer_add(out, body, sendlen);
+	evbuffer_add(resp, body, sendlen);
+	/* Last: once the bytes are queued, the write callback may free req. */
+	if (conn_write_now(conn, resp) == -1)
+		evbuffer_add_buffer(bufferevent_get_output(conn->bev), resp);
 }
 
 /* The deadline for a handler's asks. */

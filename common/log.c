@@ -4,6 +4,7 @@
  * opens the socket at once.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,18 @@ log_level_parse(const char *name)
 		if (strcmp(name, level_names[i]) == 0)
 			return i;
 	return -1;
+}
+
+/* Nowhere left to complain if stderr fails. */
+static void
+log_write_stderr(const char *buf, size_t len)
+{
+	int	 saved = errno;
+	ssize_t	 n;
+
+	n = write(STDERR_FILENO, buf, len);
+	(void)n;
+	errno = saved;
 }
 
 void
@@ -154,16 +167,44 @@ log_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Access lines (each ending in a newline), at level info with the word
+ * "access".  In the foreground they go in as few write(2)s as fit in
+ * PIPE_BUF, so a batch is never interleaved with another process's lines.
+ */
 void
-log_access(const char *fmt, ...)
+log_access_lines(const char *lines, size_t len)
 {
-	va_list	 ap;
-	char	 buf[2048];
+	char		 out[PIPE_BUF], prefix[64];
+	const char	*p = lines, *end = lines + len, *nl;
+	size_t		 used = 0, plen, n;
+	int		 k;
 
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	log_info("access %s", buf);
+	if (log_level < LOG_LEVEL_INFO)
+		return;
+	k = snprintf(prefix, sizeof(prefix), "%s[%d]: access ", log_name,
+	    (int)getpid());
+	plen = k > 0 && (size_t)k < sizeof(prefix) ? (size_t)k : 0;
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end - 1;	/* the caller's lines end in \n */
+		n = (size_t)(nl - p) + 1;
+		if (!log_foreground) {
+			syslog(LOG_INFO, "access %.*s", (int)(n - 1), p);
+			continue;
+		}
+		if (used + plen + n > sizeof(out) && used > 0) {
+			log_write_stderr(out, used);
+			used = 0;
+		}
+		if (plen + n > sizeof(out))
+			continue;	/* cannot be: lines are under 2048 */
+		memcpy(out + used, prefix, plen);
+		memcpy(out + used + plen, p, n);
+		used += plen + n;
+	}
+	if (used > 0)
+		log_write_stderr(out, used);
 }
 
 void

@@ -7,6 +7,7 @@
 #define BALLAST_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 #define LOG_LEVEL_WARN	0
 #define LOG_LEVEL_INFO	1
@@ -23,8 +24,11 @@ void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	vlog(int pri, const char *, va_list) __attribute__((format(printf, 2, 0)));
-/* A request's access-log line; written at info level with tag "access". */
-void	log_access(const char *, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * Requests' access-log lines, each ending in a newline; written at info
+ * level with the word "access", in few writes.
+ */
+void	log_access_lines(const char *lines, size_t len);
 
 __attribute__((noreturn)) void fatal(const char *, ...)
     __attribute__((format(printf, 1, 2)));

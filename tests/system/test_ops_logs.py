@@ -124,6 +124,16 @@ def read_lines(path):
     return [json.loads(line) for line in data.decode().splitlines()]
 
 
+def settled(path, n):
+    """The file's lines once there are n of them (or more: then a moment
+    later, so that a line too many would show)."""
+    lines = read_lines(path)
+    if len(lines) < n:
+        return None
+    time.sleep(0.2)
+    return read_lines(path)
+
+
 @fresh(start=False)
 def test_access_log_file(suite):
     path = os.path.join(suite.dir, "access.log")
@@ -159,7 +169,9 @@ def test_access_log_file(suite):
     ids.append(r.header("X-Request-Id"))
     made += 1
 
-    lines = read_lines(path)
+    # The lines of a loop turn are written together, after its responses.
+    lines = wait_for(lambda: settled(path, base + made), 5,
+                     what="%d access lines" % (base + made))
     assert len(lines) == base + made, (len(lines), base, made)
     for line in lines:
         assert set(line) == ACCESS_FIELDS, line
@@ -195,7 +207,8 @@ def test_access_log_file(suite):
         more += 1
     conn.close()
     old_lines = read_lines(path + ".1")
-    new_lines = read_lines(path)
+    new_lines = wait_for(lambda: settled(path, more), 5,
+                         what="%d access lines in the new file" % more)
     assert len(old_lines) == base + made, (len(old_lines), base, made)
     assert len(new_lines) == more, (len(new_lines), more)
     assert len(old_lines) + len(new_lines) == base + made + more
@@ -205,7 +218,8 @@ def test_access_log_file(suite):
     wait_for(lambda: "reopening" in suite.log_text(), 10, what="SIGUSR1")
     time.sleep(0.3)
     assert suite.get("/healthz").status == 200
-    assert len(read_lines(path)) == more + 1
+    assert len(wait_for(lambda: settled(path, more + 1), 5,
+                        what="one more line")) == more + 1
     assert len(read_lines(path + ".1")) == base + made
 
 

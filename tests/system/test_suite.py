@@ -113,6 +113,81 @@ def test_keepalive_two_requests_one_connection(suite):
     assert a.header("X-Request-Id") != b.header("X-Request-Id")
 
 
+def server_send_queue(port):
+    """Bytes waiting in the front's socket buffers towards our client."""
+    out = subprocess.run(["ss", "-tnH", "state", "established",
+                          "( sport = :%d )" % port],
+                         capture_output=True, text=True).stdout
+    return max([int(l.split()[1]) for l in out.splitlines() if l.split()] or [0])
+
+
+def read_response(f):
+    """(status, body, request id) of one response from a file over the
+    socket."""
+    first = f.readline()
+    assert first.startswith(b"HTTP/1.1 "), first[:200]
+    status = int(first.split()[1])
+    length, rid = 0, None
+    while True:
+        line = f.readline()
+        assert line, "the connection ended mid-response"
+        if line == b"\r\n":
+            break
+        name, _, value = line.decode().partition(":")
+        if name.lower() == "content-length":
+            length = int(value)
+        elif name.lower() == "x-request-id":
+            rid = value.strip()
+    body = f.read(length)
+    assert len(body) == length
+    return status, body, rid
+
+
+def test_pipelined_requests_client_not_reading(suite):
+    """A client that sends many requests at once and reads nothing for a
+    while: the front's writes block once the socket is full, and every
+    response still arrives, whole and in order.  (Responses up to 16 KB
+    are written at once unless the socket is full; then they are handed to
+    the bufferevent, which must retry the very same TLS write.  And the
+    requests sent in one TLS record must not wait inside OpenSSL.)"""
+    n = 900
+    kinds = [("/assets/sources.js", suite.get("/assets/sources.js")),
+             ("/healthz", suite.get("/healthz")),
+             ("/n", suite.get("/n"))]
+    for path, r in kinds:
+        assert r.status in (200, 404) and 0 < len(r.body) < 15000, (path, r.status)
+    # half the responses of 14 KB: more than the socket buffers can hold
+    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.settimeout(30)
+    raw.connect(("127.0.0.1", suite.port))
+    s = suite.ctx.wrap_socket(raw, server_hostname="localhost")
+    want = [kinds[(0, 1, 0, 2)[i % 4]] for i in range(n)]
+    s.sendall(b"".join(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % p.encode()
+                       for p, _ in want))
+    queued = wait_for(lambda: server_send_queue(suite.port) > 65536 and
+                      server_send_queue(suite.port), 10,
+                      what="the front's socket to fill up")
+    time.sleep(0.5)
+    f = s.makefile("rb")
+    got = []
+    for i in range(n):
+        try:
+            got.append(read_response(f))
+        except AssertionError as e:
+            raise AssertionError("response %d of %d: %s" % (i + 1, n, e))
+    s.close()
+    # /healthz's body may change; the file's and the 404's do not
+    assert [(st, len(body) if p == "/healthz" else body)
+            for (st, body, _), (p, _) in zip(got, want)] == \
+        [(r.status, len(r.body) if p == "/healthz" else r.body)
+         for p, r in want], "responses out of order or wrong"
+    assert len({rid for _, _, rid in got}) == n, "request ids not distinct"
+    print("    %d pipelined requests, %d bytes were queued at the front" % (
+        n, queued))
+    assert suite.get("/healthz").status == 200
+
+
 def test_errors_are_json(suite):
     r = suite.get("/no/such/thing")
     assert r.status == 404
