@@ -114,8 +114,11 @@ conn_req_new(struct front_conn *conn)
 	req->conn = conn;
 	TAILQ_INIT(&req->pending);
 	arc4random_buf(rnd, sizeof(rnd));
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(req->id + 2 * i, 3, "%02x", rnd[i]);
+	for (size_t i = 0; i < sizeof(rnd); i++) {
+		req->id[2 * i] = "0123456789abcdef"[rnd[i] >> 4];
+		req->id[2 * i + 1] = "0123456789abcdef"[rnd[i] & 0xf];
+	}
+	req->id[2 * sizeof(rnd)] = '\0';
 	strlcpy(req->client, conn->client, sizeof(req->client));
 	req->start_ms = now_ms();
 	clock_gettime(CLOCK_REALTIME, &ts);

@@ -45,15 +45,24 @@ front_date(char *buf, size_t len)
 		"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
 	};
+	static time_t	 last = -1;
+	static char	 text[32];
 	struct tm	 tm;
 	time_t		 now = time(NULL);
 
-	/* Not strftime: the names must not depend on the locale. */
-	if (gmtime_r(&now, &tm) == NULL || (size_t)snprintf(buf, len,
-	    "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7],
-	    tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec) >= len)
-		strlcpy(buf, "Thu, 01 Jan 1970 00:00:00 GMT", len);
+	/* Formatted once a second: every response of that second shares it. */
+	if (now != last) {
+		/* Not strftime: the names must not depend on the locale. */
+		if (gmtime_r(&now, &tm) == NULL ||
+		    (size_t)snprintf(text, sizeof(text),
+		    "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7],
+		    tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900,
+		    tm.tm_hour, tm.tm_min, tm.tm_sec) >= sizeof(text))
+			strlcpy(text, "Thu, 01 Jan 1970 00:00:00 GMT",
+			    sizeof(text));
+		last = now;
+	}
+	strlcpy(buf, text, len);
 }
 
 /* The one way a request is answered: once, with its asks cancelled. */
