@@ -128,6 +128,9 @@ void	 authd_batch_init(struct event_base *);
 /* Send the answer (body is stolen; header may be NULL) and mark done. */
 void	 areq_reply(struct areq *, int status, json_t *body,
 	    const char *header);
+/* The same with the body's JSON text (NULL: a 500, out of memory). */
+void	 areq_reply_text(struct areq *, int status, const char *text,
+	    const char *header);
 void	 areq_error(struct areq *, int status, const char *code,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void	 areq_internal(struct areq *);
@@ -237,10 +240,9 @@ int	 pcache_us(PGresult *, int row, int col, int64_t dflt, int64_t *);
 struct pc_key *pcache_key(const char *id, int fill);
 struct pc_session *pcache_session(const char *id, int fill);
 void	 pcache_forget(const char *key_id, const char *session_id);
-int	 pcache_me(const char *user, const char *org, json_t **who,
-	    json_t **orgs);
-void	 pcache_me_put(const char *user, const char *org, json_t *who,
-	    json_t *orgs);
+/* /v1/me's "user" and "orgs" members as JSON text, borrowed. */
+const char *pcache_me(const char *user, const char *org);
+void	 pcache_me_put(const char *user, const char *org, const char *text);
 
 /* principal.c */
 /* 0 when r->p is set; else answers 401/503/500 and -1. */

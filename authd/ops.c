@@ -123,8 +123,7 @@ areq_free(struct areq *r)
 void
 areq_reply(struct areq *r, int status, json_t *body, const char *header)
 {
-	struct imsg_auth_rep	 rep;
-	char			*text, *hv[1];
+	char	*text;
 
 	if (r->done) {
 		log_warnx("%s: request %s: %s answered twice", __func__,
@@ -132,19 +131,35 @@ areq_reply(struct areq *r, int status, json_t *body, const char *header)
 		json_decref(body);
 		return;
 	}
-	r->done = 1;
 	text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
+	areq_reply_text(r, status, text, header);
+	if (text != NULL)
+		freezero(text, strlen(text));	/* may hold a token */
+}
+
+void
+areq_reply_text(struct areq *r, int status, const char *text,
+    const char *header)
+{
+	struct imsg_auth_rep	 rep;
+	char			*hv[1];
+
+	if (r->done) {
+		log_warnx("%s: request %s: %s answered twice", __func__,
+		    r->request_id, r->op ? r->op->name : "?");
+		return;
+	}
+	r->done = 1;
 	if (r->verify) {
 		verify_refuse(r, text != NULL ? status : 500, text != NULL ?
 		    text : "{}", header);
-		free(text);
 		return;
 	}
 	memset(&rep, 0, sizeof(rep));
 	rep.status = (uint64_t)status;
-	rep.body = text != NULL ? text : (char *)"{\"error\":{\"code\":"
-	    "\"internal_error\",\"message\":\"out of memory\"}}";
+	rep.body = text != NULL ? (char *)text : (char *)"{\"error\":{"
+	    "\"code\":\"internal_error\",\"message\":\"out of memory\"}}";
 	if (text == NULL)
 		rep.status = 500;
 	if (header != NULL) {
@@ -156,8 +171,6 @@ areq_reply(struct areq *r, int status, json_t *body, const char *header)
 	    -1) == -1)
 		log_warnx("%s: request %s: cannot answer the front", __func__,
 		    r->request_id);
-	if (text != NULL)
-		freezero(text, strlen(text));	/* may hold a token */
 }
 
 void

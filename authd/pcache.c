@@ -38,8 +38,8 @@ struct pc_me {
 	char	 user[UUID_LEN + 1];	/* "" = empty */
 	char	 org[UUID_LEN + 1];	/* the key's org, "" = a session */
 	int64_t	 gen;
-	json_t	*who;
-	json_t	*orgs;
+	char	*text;		/* "user":{...},"orgs":[...] */
+	size_t	 len;
 };
 
 static struct {
@@ -67,8 +67,7 @@ pcache_slot(const char *a, const char *b)
 static void
 pcache_me_wipe(struct pc_me *e)
 {
-	json_decref(e->who);
-	json_decref(e->orgs);
+	freezero(e->text, e->len);
 	explicit_bzero(e, sizeof(*e));
 }
 
@@ -205,33 +204,36 @@ pcache_forget(const char *key_id, const char *session_id)
 		explicit_bzero(s, sizeof(*s));
 }
 
-/* /v1/me's user and orgs for (user, org) when current (new references). */
-int
-pcache_me(const char *user, const char *org, json_t **who, json_t **orgs)
+/*
+ * /v1/me's user and orgs for (user, org) when current, as the JSON text
+ * of those two members (borrowed until the next put): kept as text, since
+ * dumping them again was most of a cached /v1/me's work in authd.
+ */
+const char *
+pcache_me(const char *user, const char *org)
 {
 	struct pc_me	*e = &pc.me[pcache_slot(user, org)];
 	int64_t		 now;
 
-	if (e->who == NULL || strcmp(e->user, user) != 0 ||
+	if (e->text == NULL || strcmp(e->user, user) != 0 ||
 	    strcmp(e->org, org) != 0 || pcache_usable(e->gen, &now) == -1)
-		return -1;
-	*who = json_incref(e->who);
-	*orgs = json_incref(e->orgs);
-	return 0;
+		return NULL;
+	return e->text;
 }
 
-/* Remembers them (new references taken) under this batch's gen. */
+/* Remembers them (a copy) under this batch's gen. */
 void
-pcache_me_put(const char *user, const char *org, json_t *who, json_t *orgs)
+pcache_me_put(const char *user, const char *org, const char *text)
 {
 	struct pc_me	*e = &pc.me[pcache_slot(user, org)];
 
-	if (!pc.current || who == NULL || orgs == NULL)
+	if (!pc.current || text == NULL)
 		return;
 	pcache_me_wipe(e);
+	if ((e->text = strdup(text)) == NULL)
+		return;
+	e->len = strlen(text);
 	strlcpy(e->user, user, sizeof(e->user));
 	strlcpy(e->org, org, sizeof(e->org));
 	e->gen = pc.gen;
-	e->who = json_incref(who);
-	e->orgs = json_incref(orgs);
 }

@@ -84,6 +84,40 @@ def test_cache_is_used(suite):
     assert hits() - before >= 16, (before, hits())
 
 
+def test_me_answer_whole(suite):
+    """/v1/me's body, cached or not, for a session, an org-wide key and a
+    collection key with personal content: every field, as documented."""
+    api = Api(suite)
+    uid, oid, s, k, email = user(suite, api)
+    coll = api.ok("POST", "/v1/orgs/%s/collections" % oid, s, {"name": "m"},
+                  want=(201,))["id"]
+    k2 = api.new_key(s, oid, "scoped", "read-write", collection=coll,
+                     include_personal=True)
+    want_user = {"id": uid, "email": email, "name": email.split("@")[0]}
+    for who, principal in (
+            (s, {"kind": "session"}),
+            (bearer(k["key"]), {"kind": "api_key", "key_id": k["id"],
+                                "scope": {"org_id": oid, "collection_id": None,
+                                          "include_personal": False,
+                                          "cap": "read"}}),
+            (bearer(k2["key"]), {"kind": "api_key", "key_id": k2["id"],
+                                 "scope": {"org_id": oid, "collection_id": coll,
+                                           "include_personal": True,
+                                           "cap": "read-write"}})):
+        bump(suite)
+        first = me(api, who)       # read from the database
+        second = me(api, who)      # from the cache
+        assert first == second, (first, second)
+        st, doc = first
+        assert st == 200, first
+        assert set(doc) == {"user", "orgs", "principal"}, doc
+        assert doc["user"]["id"] == want_user["id"], doc
+        assert doc["user"]["email"] == want_user["email"], doc
+        assert [o["id"] for o in doc["orgs"]] == [oid], doc
+        assert doc["orgs"][0]["role"] == "owner", doc
+        assert doc["principal"] == principal, doc
+
+
 def test_key_revoked_api(suite):
     api = Api(suite)
     _, oid, s, k, _ = user(suite, api)
