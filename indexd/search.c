@@ -132,12 +132,16 @@ base_params(const char *p[7], const struct search_params *sp,
 	p[5] = sp->updated_before;
 }
 
-/* Run a query whose first column is a chunk id; ids in rank order. */
+/*
+ * Run a query whose first column is a chunk id; ids in rank order.  Each
+ * search statement is prepared once per connection under its name (its
+ * parse and plan were a millisecond of a keyword search).
+ */
 static long
-ids_of(PGconn *db, const char *sql, int np, const char *const *p,
-    int64_t **out, char *err, size_t errlen)
+ids_of(PGconn *db, const char *name, const char *sql, int np,
+    const char *const *p, int64_t **out, char *err, size_t errlen)
 {
-	PGresult	*r = PQexecParams(db, sql, np, NULL, p, NULL, NULL, 0);
+	PGresult	*r = engine_prepared(db, name, sql, np, p, NULL, NULL, 0);
 	long		 n;
 
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -173,12 +177,17 @@ ids_of(PGconn *db, const char *sql, int np, const char *const *p,
  * for each): setweight() marks the query's lexemes B, which no chunk
  * holds (title A, metadata C, text D), and ts_filter() keeps the marked
  * positions; once for the title's positions (then marked A again), once
- * for the others.  Concatenated, each query lexeme has exactly its
- * positions (the two parts are disjoint), so tf is the positions plus
- * BM25_TITLE - 1 per title one.  (tsvector concatenation shifts the second
- * part by the first's last position, at most the title's length: only a
- * chunk whose positions already reach PostgreSQL's cap of 16,383 could
- * lose one.)
+ * for all of them (three passes over the whole tsvector in all: cutting
+ * the title's out of the second part first cost a fourth, for the same
+ * numbers).  Concatenated, each query lexeme has its title positions
+ * twice (once marked A) and the others once, so tf is the positions plus
+ * BM25_TITLE - 2 per A one: a title position counts BM25_TITLE times.
+ * (tsvector concatenation shifts the second part by the first's last
+ * position, at most the title's length: only a chunk whose positions
+ * already reach PostgreSQL's cap of 16,383 could lose one; and a lexeme
+ * keeps at most 256 positions, so one that fills nearly all of them and
+ * is in the title counts a little less than it would, where BM25's tf
+ * has long saturated.)
  *
  * Without filters the candidates are all the scope's chunks holding any
  * query word, so each word's document frequency is its number of rows
@@ -198,12 +207,11 @@ ids_of(PGconn *db, const char *sql, int np, const char *const *p,
 
 #define BM25_QLEX \
 	"setweight(ts_filter(setweight(ts_filter(c.tsv, '{a}'), 'B', ql.a), " \
-	"'{b}'), 'A') || ts_filter(setweight(ts_filter(c.tsv, '{c,d}'), 'B', " \
-	"ql.a), '{b}')"
+	"'{b}'), 'A') || ts_filter(setweight(c.tsv, 'B', ql.a), '{b}')"
 
 #define BM25_H \
 	"h AS MATERIALIZED (SELECT c.id, c.len, u.lexeme, " \
-	"cardinality(u.weights) + (" BM25_TITLE " - 1) * " \
+	"cardinality(u.weights) + (" BM25_TITLE " - 2) * " \
 	"cardinality(array_positions(u.weights, 'A')) AS tf FROM "
 
 #define BM25_H_TAIL \
@@ -239,12 +247,14 @@ keyword_ids(struct engine *e, const struct search_params *sp,
 	snprintf(lim, sizeof(lim), "%zu", depth);
 	p[6] = lim;
 	if (!has_filters(sp))
-		return ids_of(e->db, BM25_HEAD BM25_H "chunks c, "
+		return ids_of(e->db, "search_keyword", BM25_HEAD BM25_H
+		    "chunks c, "
 		    "ballast_any_query($1) q" BM25_H_TAIL " AND $3::text IS "
 		    "NULL AND $4::text IS NULL AND $5::text IS NULL AND "
 		    "$6::text IS NULL), " BM25_DF_H BM25_RANK,
 		    7, p, out, err, errlen);
-	return ids_of(e->db, BM25_HEAD BM25_DF_SCAN BM25_H "chunks c JOIN "
+	return ids_of(e->db, "search_keyword_filtered", BM25_HEAD BM25_DF_SCAN
+	    BM25_H "chunks c JOIN "
 	    "documents d ON d.id = c.document_id, ballast_any_query($1) q"
 	    BM25_H_TAIL FILTERS ") " BM25_RANK, 7, p, out, err, errlen);
 }
@@ -291,7 +301,8 @@ vector_ids(struct engine *e, const struct scope *sc,
 	base_params(p, sp, colls);
 	p[6] = engine_id_array(ids, n);
 	/* Also drops ids the database no longer shows in this scope. */
-	nk = ids_of(e->db, "SELECT c.id FROM unnest($7::bigint[]) WITH "
+	nk = ids_of(e->db, "search_vector_keep", "SELECT c.id FROM "
+	    "unnest($7::bigint[]) WITH "
 	    "ORDINALITY AS v(id, ord) JOIN chunks c ON c.id = v.id JOIN "
 	    "documents d ON d.id = c.document_id WHERE "
 	    "c.collection_id = ANY ($2::uuid[]) AND $1::text IS NOT NULL"
@@ -319,7 +330,8 @@ results(struct engine *e, const struct search_params *sp, const char *colls,
 	p[1] = engine_id_array(ids, n);
 	p[2] = colls;
 	free(ids);
-	r = PQexecParams(e->db, "SELECT c.id, c.document_id, c.collection_id, "
+	r = engine_prepared(e->db, "search_results", "SELECT c.id, "
+	    "c.document_id, c.collection_id, "
 	    "d.source, d.title, d.url, ts_headline('english', "
 	    "replace(replace(replace(c.text, '&', '&amp;'), '<', '&lt;'), "
 	    "'>', '&gt;'), ballast_any_query($1), "
@@ -327,8 +339,8 @@ results(struct engine *e, const struct search_params *sp, const char *colls,
 	    "MaxFragments=2, FragmentDelimiter=\" ... \"'), d.external_id "
 	    "FROM chunks c "
 	    "JOIN documents d ON d.id = c.document_id WHERE c.id = ANY "
-	    "($2::bigint[]) AND c.collection_id = ANY ($3::uuid[])", 3, NULL,
-	    p, NULL, NULL, 0);
+	    "($2::bigint[]) AND c.collection_id = ANY ($3::uuid[])", 3, p,
+	    NULL, NULL, 0);
 	free((char *)p[1]);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		snprintf(err, errlen, "search: %.*s",

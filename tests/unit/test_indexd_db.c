@@ -504,6 +504,65 @@ test_bad_requests(void **state)
 	scope_free(&sc);
 }
 
+/* The titles of a keyword search's results, in order, comma-separated. */
+static void
+titles_in_order(struct fx *f, const struct scope *sc, const char *q,
+    char *out, size_t len)
+{
+	struct search_params	 p = { q, SEARCH_KEYWORD, 10, 0, NULL, NULL,
+				    NULL, NULL };
+	char			 err[256];
+	json_t			*a, *v;
+	size_t			 i;
+
+	if ((a = search_run(&f->e, sc, &p, err, sizeof(err))) == NULL)
+		fail_msg("search: %s", err);
+	out[0] = '\0';
+	json_array_foreach(a, i, v) {
+		if (i > 0)
+			strlcat(out, ",", len);
+		strlcat(out, json_string_value(json_object_get(v, "title")),
+		    len);
+	}
+	json_decref(a);
+}
+
+/*
+ * A title position counts BM25_TITLE (2) times, exactly: three chunks of
+ * the same length (four positions) hold the word 3 times in the text
+ * (Cedar), once in the title and once in the text (Kestrel: 2 + 1), and
+ * twice in the text (Birch).  Cedar and Kestrel tie and the earlier chunk
+ * comes first; a title counted once would put Kestrel last, three times
+ * first.
+ */
+static void
+test_bm25_title_weight(void **state)
+{
+	struct fx		*f = *state;
+	struct scope		 sc = { 0 };
+	struct ingest_counts	 c;
+	char			 sql[256], coll[UUID_STR_LEN], order[256];
+
+	SKIP_WITHOUT_DB(f);
+	snprintf(sql, sizeof(sql), "INSERT INTO collections (org_id, name) "
+	    "SELECT org_id, 'tw-' || gen_random_uuid() FROM collections "
+	    "WHERE id = '%s' RETURNING id", f->c1);
+	one_value(f->admin, sql, coll, sizeof(coll));
+	scope_add_collection(&sc, coll);
+	push(f, &sc, coll, 0, "{\"documents\":["
+	    "{\"external_id\":\"b\",\"title\":\"Birch\",\"text\":"
+	    "\"kestrel kestrel field\"}]}", &c);
+	push(f, &sc, coll, 0, "{\"documents\":["
+	    "{\"external_id\":\"c\",\"title\":\"Cedar\",\"text\":"
+	    "\"kestrel kestrel kestrel\"}]}", &c);
+	push(f, &sc, coll, 0, "{\"documents\":["
+	    "{\"external_id\":\"k\",\"title\":\"Kestrel\",\"text\":"
+	    "\"kestrel field notes\"}]}", &c);
+	titles_in_order(f, &sc, "kestrel", order, sizeof(order));
+	assert_string_equal(order, "Cedar,Kestrel,Birch");
+	scope_free(&sc);
+}
+
 int
 main(void)
 {
@@ -512,6 +571,7 @@ main(void)
 		cmocka_unit_test(test_rls_without_scope),
 		cmocka_unit_test(test_personal),
 		cmocka_unit_test(test_bm25),
+		cmocka_unit_test(test_bm25_title_weight),
 		cmocka_unit_test(test_bad_requests),
 	};
 
