@@ -163,6 +163,8 @@ struct child *authd_child(void);
 /* sql.c: synchronous libpq, every query parameterised. */
 void	 sql_init(PGconn *);
 int	 sql_ready(void);
+/* The connection is gone (until sql_ready() makes it again). */
+int	 sql_connection_lost(void);
 /*
  * Runs a query; NULL on failure (logged, without parameters).  state,
  * when not NULL, receives the SQLSTATE of a failure ("" otherwise).

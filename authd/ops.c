@@ -186,10 +186,15 @@ areq_error(struct areq *r, int status, const char *code, const char *fmt, ...)
 	    status == 401 ? "WWW-Authenticate: Bearer" : NULL);
 }
 
+/* A failure; 503 when it was the database going away (retry). */
 void
 areq_internal(struct areq *r)
 {
-	areq_error(r, 500, "internal_error", "internal error");
+	if (sql_connection_lost())
+		areq_error(r, 503, "unavailable", "the database is not "
+		    "available");
+	else
+		areq_error(r, 500, "internal_error", "internal error");
 }
 
 void

@@ -161,6 +161,25 @@ sql_ready(void)
 	return 1;
 }
 
+/*
+ * The statement failed because the connection went (PostgreSQL shutting
+ * down or restarting, the network): the request can be answered 503 or
+ * its statement run again on a new connection, not failed with a 500.
+ */
+static int
+sql_lost_state(const char *st)
+{
+	return PQstatus(sql_db) == CONNECTION_BAD || (st != NULL &&
+	    (strncmp(st, "08", 2) == 0 || strcmp(st, "57P01") == 0 ||
+	    strcmp(st, "57P02") == 0 || strcmp(st, "57P03") == 0));
+}
+
+int
+sql_connection_lost(void)
+{
+	return sql_db == NULL || PQstatus(sql_db) == CONNECTION_BAD;
+}
+
 /* Any failure of a statement is logged the same way. */
 static void
 sql_log_failure(PGresult *res, const char *query, const char *func)
@@ -254,7 +273,7 @@ sql_pipeline_result(struct sql_item *it)
 		if (st != NULL && (strcmp(st, "26000") == 0 ||
 		    strcmp(st, "0A000") == 0))
 			sql_prep_forget();	/* run alone: re-prepared */
-		else if (PQstatus(sql_db) == CONNECTION_BAD) {
+		else if (sql_lost_state(st)) {
 			PQclear(res);
 			return -1;
 		} else {
@@ -359,6 +378,7 @@ sql_pipeline(struct sql_item *it, size_t n)
 {
 	size_t	 i, chunk;
 	int	 down = 0;
+	char	 state[6];
 
 	for (i = 0; i < n; i++) {
 		it[i].res = NULL;
@@ -377,8 +397,9 @@ sql_pipeline(struct sql_item *it, size_t n)
 		it[i].again = 0;
 		if (down || (down = !sql_ready()))
 			it[i].unavailable = 1;
-		else
-			it[i].res = sql(it[i].query, it[i].n, it[i].params);
+		else if ((it[i].res = sql_state(it[i].query, it[i].n,
+		    it[i].params, state)) == NULL && sql_lost_state(state))
+			it[i].unavailable = down = 1;
 	}
 }
 

@@ -380,6 +380,31 @@ static const struct {
 	{ "job.cancel",		1, 0, "write",	job_op_cancel },
 };
 
+/*
+ * PostgreSQL went away (a restart, a failover): 503, which says "try
+ * again", not 500.  A broken connection is reset first, as the health
+ * check does, so the first request after the database is back succeeds.
+ */
+static int
+serve_db_down(struct engine *e)
+{
+	if (PQstatus(e->db) == CONNECTION_OK)
+		return 0;
+	PQreset(e->db);
+	if (PQstatus(e->db) == CONNECTION_OK) {
+		log_info("indexd: connected to PostgreSQL again");
+		return 0;
+	}
+	return 1;
+}
+
+static void
+reply_db_down(struct serve_reply *r)
+{
+	reply_error(r, 503, "database_unavailable", "the database cannot be "
+	    "reached; try again later");
+}
+
 void
 serve_request(struct engine *e, const uint8_t key[32],
     const struct imsg_index_req *rq, struct serve_reply *r)
@@ -420,9 +445,20 @@ serve_request(struct engine *e, const uint8_t key[32],
 		reply_error(r, 403, "forbidden", "not allowed here");
 		return;
 	}
+	if (serve_db_down(e)) {
+		grant_free(&g);
+		scope_free(&s);
+		reply_db_down(r);
+		return;
+	}
 	ops[i].fn(e, &g, &s, rq, r);
 	grant_free(&g);
 	scope_free(&s);
+	/* It failed because the connection went: the client may retry. */
+	if (r->status == 500 && PQstatus(e->db) != CONNECTION_OK) {
+		json_decref(r->body);
+		reply_db_down(r);
+	}
 	if (r->body == NULL)
 		reply_error(r, 500, "internal_error", "out of memory");
 	/* A refusal is the client's doing: info, with the id it was given. */
