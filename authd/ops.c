@@ -125,13 +125,9 @@ areq_reply(struct areq *r, int status, json_t *body, const char *header)
 {
 	char	*text;
 
-	if (r->done) {
-		log_warnx("%s: request %s: %s answered twice", __func__,
-		    r->request_id, r->op ? r->op->name : "?");
-		json_decref(body);
-		return;
-	}
-	text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+	/* areq_reply_text() refuses a second answer */
+	text = body != NULL && !r->done ? json_dumps(body, JSON_COMPACT) :
+	    NULL;
 	json_decref(body);
 	areq_reply_text(r, status, text, header);
 	if (text != NULL)

@@ -224,6 +224,5 @@ void	 front_access_init(struct event_base *);
 void	 front_access_log(const struct front_req *);
 /* Write access lines to fd from now on (-1: to the daemon's log). */
 void	 front_access_log_fd(int fd);
-void	 front_access_flush(void);
 
 #endif

@@ -128,8 +128,8 @@ access_write(void)
 	alog.nlines = 0;
 }
 
-void
-front_access_flush(void)
+static void
+access_flush(void)
 {
 	access_write();
 	if (alog.flush_ev != NULL)
@@ -162,7 +162,7 @@ front_access_log_fd(int fd)
 {
 	struct stat	 st;
 
-	front_access_flush();
+	access_flush();
 	if (alog.fd != -1)
 		close(alog.fd);
 	alog.fd = fd;
@@ -249,12 +249,12 @@ front_access_log(const struct front_req *req)
 		return;
 	}
 	if (alog.len + (size_t)n > sizeof(alog.buf))
-		front_access_flush();
+		access_flush();
 	memcpy(alog.buf + alog.len, line, (size_t)n);
 	alog.len += (size_t)n;
 	alog.nlines++;
 	if (alog.flush_ev == NULL)
-		front_access_flush();	/* not started yet: at once */
+		access_flush();	/* not started yet: at once */
 	else if (!evtimer_pending(alog.flush_ev, NULL)) {
 		struct timeval	 now = { 0, 0 };
 

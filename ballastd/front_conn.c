@@ -68,7 +68,6 @@ struct front_conn {
 };
 
 static void	conn_process(struct front_conn *);
-static void	conn_process_input(struct front_conn *, struct evbuffer *);
 
 static void
 conn_arm(struct front_conn *conn, uint64_t seconds)
@@ -312,16 +311,6 @@ conn_read_pending(struct front_conn *conn)
 }
 
 static void
-conn_process(struct front_conn *conn)
-{
-	struct evbuffer	*in = bufferevent_get_input(conn->bev);
-
-	conn_process_input(conn, in);
-	if (conn->state != CONN_BUSY && conn->state != CONN_WRITE)
-		conn_read_pending(conn);
-}
-
-static void
 conn_process_input(struct front_conn *conn, struct evbuffer *in)
 {
 	switch (conn->state) {
@@ -345,6 +334,16 @@ conn_process_input(struct front_conn *conn, struct evbuffer *in)
 		/* BUSY or WRITE: the next request waits its turn. */
 		break;
 	}
+}
+
+static void
+conn_process(struct front_conn *conn)
+{
+	struct evbuffer	*in = bufferevent_get_input(conn->bev);
+
+	conn_process_input(conn, in);
+	if (conn->state != CONN_BUSY && conn->state != CONN_WRITE)
+		conn_read_pending(conn);
 }
 
 static void

@@ -94,9 +94,9 @@ vlog(int pri, const char *fmt, va_list ap)
 
 		n = snprintf(out, sizeof(out), "%s[%d]: %s\n", log_name,
 		    (int)getpid(), line);
-		if (n > 0 && write(STDERR_FILENO, out, (size_t)n < sizeof(out) ?
-		    (size_t)n : sizeof(out) - 1) == -1)
-			errno = saved;	/* nowhere left to complain */
+		if (n > 0)
+			log_write_stderr(out, (size_t)n < sizeof(out) ?
+			    (size_t)n : sizeof(out) - 1);
 	} else
 		syslog(pri, "%s", line);
 	errno = saved;

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/db.h"
 #include "common/grant.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -382,20 +383,14 @@ static const struct {
 
 /*
  * PostgreSQL went away (a restart, a failover): 503, which says "try
- * again", not 500.  A broken connection is reset first, as the health
- * check does, so the first request after the database is back succeeds.
+ * again", not 500.  db_health() resets a broken connection first, as the
+ * health check does, so the first request after the database is back
+ * succeeds.
  */
 static int
 serve_db_down(struct engine *e)
 {
-	if (PQstatus(e->db) == CONNECTION_OK)
-		return 0;
-	PQreset(e->db);
-	if (PQstatus(e->db) == CONNECTION_OK) {
-		log_info("indexd: connected to PostgreSQL again");
-		return 0;
-	}
-	return 1;
+	return strcmp(db_health(e->db), "ok") != 0;
 }
 
 static void

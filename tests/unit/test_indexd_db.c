@@ -140,6 +140,18 @@ find(struct fx *f, const struct scope *sc, const char *q,
 	return n;
 }
 
+/* A new collection in c1's organization, for a test's own documents. */
+static void
+new_collection(struct fx *f, char id[UUID_STR_LEN])
+{
+	char	 sql[256];
+
+	snprintf(sql, sizeof(sql), "INSERT INTO collections (org_id, name) "
+	    "SELECT org_id, 't-' || gen_random_uuid() FROM collections "
+	    "WHERE id = '%s' RETURNING id", f->c1);
+	one_value(f->admin, sql, id, UUID_STR_LEN);
+}
+
 /* Whether query finds a result titled want first, in every mode. */
 static void
 found_everywhere(struct fx *f, const struct scope *sc, const char *q,
@@ -419,13 +431,10 @@ test_bm25(void **state)
 	struct fx		*f = *state;
 	struct scope		 shared = { 0 }, mine = { 0 }, theirs = { 0 };
 	struct ingest_counts	 c;
-	char			 sql[256], c3[UUID_STR_LEN], title[64];
+	char			 c3[UUID_STR_LEN], title[64];
 
 	SKIP_WITHOUT_DB(f);
-	snprintf(sql, sizeof(sql), "INSERT INTO collections (org_id, name) "
-	    "SELECT org_id, 'c3-' || gen_random_uuid() FROM collections "
-	    "WHERE id = '%s' RETURNING id", f->c1);
-	one_value(f->admin, sql, c3, sizeof(c3));
+	new_collection(f, c3);
 	scope_add_collection(&shared, c3);
 	scope_add_collection(&mine, c3);
 	scope_set_owner(&mine, f->u1);
@@ -541,13 +550,10 @@ test_bm25_title_weight(void **state)
 	struct fx		*f = *state;
 	struct scope		 sc = { 0 };
 	struct ingest_counts	 c;
-	char			 sql[256], coll[UUID_STR_LEN], order[256];
+	char			 coll[UUID_STR_LEN], order[256];
 
 	SKIP_WITHOUT_DB(f);
-	snprintf(sql, sizeof(sql), "INSERT INTO collections (org_id, name) "
-	    "SELECT org_id, 'tw-' || gen_random_uuid() FROM collections "
-	    "WHERE id = '%s' RETURNING id", f->c1);
-	one_value(f->admin, sql, coll, sizeof(coll));
+	new_collection(f, coll);
 	scope_add_collection(&sc, coll);
 	push(f, &sc, coll, 0, "{\"documents\":["
 	    "{\"external_id\":\"b\",\"title\":\"Birch\",\"text\":"
