@@ -1,7 +1,9 @@
 /* Setting up the content engine (see engine.h). */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "common/log.h"
 #include "common/util.h"
 #include "indexd/engine.h"
 #include "indexd/metrics.h"
@@ -19,7 +21,12 @@ static struct prepared {
 	int		 pid;
 	const char	*names[PREP_NAMES];	/* string literals */
 	size_t		 n;
+	int		 bm25;	/* -1 not asked yet, else engine_pg_bm25() */
+	time_t		 bm25_asked;	/* monotonic seconds */
 } prep[PREP_CONNS];
+
+/* A "no" is asked again after this long: installing needs no restart. */
+#define BM25_ASK_AGAIN	60
 
 static struct prepared *
 prepared_of(PGconn *db)
@@ -36,6 +43,7 @@ prepared_of(PGconn *db)
 	memset(&prep[free_at], 0, sizeof(prep[free_at]));
 	prep[free_at].db = db;
 	prep[free_at].pid = pid;
+	prep[free_at].bm25 = -1;
 	return &prep[free_at];
 }
 
@@ -68,6 +76,61 @@ engine_prepared(PGconn *db, const char *name, const char *sql, int nparams,
 	if (r == NULL)
 		metrics_pg_error();
 	return r;
+}
+
+static time_t
+monotonic_seconds(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/*
+ * Whether the database has pgext/ballast_bm25.sql's functions: asked on
+ * a connection's first search, and again after a "no" once
+ * BM25_ASK_AGAIN seconds have passed or after engine_pg_bm25_forget().
+ * Only a superuser can install them; without them keyword search ranks
+ * with the same arithmetic in SQL.
+ */
+int
+engine_pg_bm25(PGconn *db)
+{
+	struct prepared	*pp = prepared_of(db);
+	PGresult	*r;
+	int		 had = pp->bm25;
+	time_t		 now = monotonic_seconds();
+
+	if (pp->bm25 == 1 || (pp->bm25 == 0 &&
+	    now - pp->bm25_asked < BM25_ASK_AGAIN))
+		return pp->bm25;
+	r = PQexec(db, "SELECT to_regprocedure('ballast_tf(tsvector, text[], "
+	    "integer)') IS NOT NULL AND to_regprocedure('ballast_df(integer[])"
+	    "') IS NOT NULL AND to_regprocedure('ballast_bm25(integer[], "
+	    "integer, double precision[], double precision, double precision, "
+	    "double precision)') IS NOT NULL");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		PQclear(r);
+		return 0;	/* asked again next time */
+	}
+	pp->bm25 = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	pp->bm25_asked = now;
+	PQclear(r);
+	if (pp->bm25 != had)
+		log_info("keyword ranking: %s", pp->bm25 ? "ballast_bm25 "
+		    "functions in PostgreSQL" : "SQL (ballast_bm25 functions "
+		    "not installed)");
+	return pp->bm25;
+}
+
+void
+engine_pg_bm25_forget(PGconn *db)
+{
+	struct prepared	*pp = prepared_of(db);
+
+	if (pp->bm25 == 1)
+		pp->bm25 = -1;
 }
 
 int

@@ -16,6 +16,8 @@ struct engine {
 	PGconn		*db;
 	struct embedder	*emb;
 	struct store	*store;
+	int		 bm25_sql;	/* rank in SQL even with ballast_bm25 */
+	int		 bm25_failed;	/* this search's C ranking failed */
 };
 
 /*
@@ -40,5 +42,13 @@ char	*engine_id_array(const int64_t *ids, size_t n);
 PGresult *engine_prepared(PGconn *, const char *name, const char *sql,
 	    int nparams, const char *const *values, const int *lengths,
 	    const int *formats, int resultformat);
+
+/*
+ * 1 if db has the ballast_bm25 functions (pgext/), 0 if not or the
+ * question failed; a "yes" is kept for the server connection, a "no" for
+ * a minute.  _forget: a statement using them failed, ask again.
+ */
+int	engine_pg_bm25(PGconn *);
+void	engine_pg_bm25_forget(PGconn *);
 
 #endif

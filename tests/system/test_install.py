@@ -30,6 +30,8 @@ FILES = {   # path below DESTDIR: mode
     "usr/local/lib/sysusers.d/ballast.conf": 0o644,
     "usr/local/lib/tmpfiles.d/ballast.conf": 0o644,
     "usr/local/share/ballast/rc.d/ballastd": 0o755,
+    "usr/local/lib/ballast/ballast_bm25.so": 0o644,
+    "usr/local/share/ballast/ballast_bm25.sql": 0o644,
 }
 # The web console's files, installed for reading (ballastd serves them
 # compiled in).
