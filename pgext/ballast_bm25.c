@@ -146,8 +146,12 @@ ballast_df_add(PG_FUNCTION_ARGS)
 	if (!AggCheckCallContext(fcinfo, &aggctx))
 		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 		    errmsg("ballast_df_add: only as ballast_df's step")));
-	if (PG_ARGISNULL(1))
+	/* A NULL row counts for nothing (not strict: state may be NULL). */
+	if (PG_ARGISNULL(1)) {
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
 		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
 	tf = PG_GETARG_ARRAYTYPE_P(1);
 	check_array(tf, INT4OID, "ballast_df");
 	n = nitems(tf);

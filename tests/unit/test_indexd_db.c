@@ -708,6 +708,13 @@ test_bm25_functions(void **state)
 	one_value(f->db, "SELECT ballast_df(t) FROM (VALUES (ARRAY[1, 0, 2]), "
 	    "(ARRAY[0, 0, 1]), (NULL)) v(t)", v, sizeof(v));
 	assert_string_equal(v, "{1,0,2}");
+	/* NULL rows first, and only NULL rows (the state stays NULL). */
+	one_value(f->db, "SELECT ballast_df(t) FROM (VALUES (NULL::int[]), "
+	    "(NULL), (ARRAY[3, 0])) v(t)", v, sizeof(v));
+	assert_string_equal(v, "{1,0}");
+	one_value(f->db, "SELECT coalesce(ballast_df(t)::text, 'none') FROM "
+	    "(VALUES (NULL::int[]), (NULL)) v(t)", v, sizeof(v));
+	assert_string_equal(v, "none");
 	/* idf 1 and 2, tf 1 and 2, len at the mean: 2.2/2.2 + 2*4.4/3.2. */
 	one_value(f->db, "SELECT round(ballast_bm25(ARRAY[1, 2], 10, "
 	    "ARRAY[1.0, 2.0], 10, 1.2, 0.75)::numeric, 9)", v, sizeof(v));
