@@ -187,6 +187,11 @@ put_gauges(FILE *f, const struct engine *e)
 	put_help(f, "ballast_chunks", "gauge",
 	    "Chunks stored in PostgreSQL, every organisation.");
 	fprintf(f, "ballast_chunks %lld\n", snap.chunks);
+	put_help(f, "ballast_keyword_ranking_functions", "gauge",
+	    "1 when keyword search ranks with the ballast_bm25 functions in "
+	    "PostgreSQL, 0 when in SQL.");
+	fprintf(f, "ballast_keyword_ranking_functions %d\n",
+	    engine_pg_bm25(e->db));
 	if (e->store == NULL)
 		return;
 	put_help(f, "ballast_vectors", "gauge",

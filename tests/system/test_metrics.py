@@ -22,6 +22,7 @@ INDEXD_TYPES = {
     "ballast_documents": "gauge",
     "ballast_chunks": "gauge",
     "ballast_vectors": "gauge",
+    "ballast_keyword_ranking_functions": "gauge",
     "ballast_sync_runs_total": "counter",
     "ballast_sync_documents_total": "counter",
     "ballast_postgres_errors_total": "counter",
@@ -344,6 +345,7 @@ def test_indexd_lines_present(suite):
     assert ("ballast_postgres_errors_total",
             frozenset({("process", "indexd")})) in samples
     assert ("ballast_vectors", frozenset({("store", "postgres")})) in samples
+    assert val(samples, "ballast_keyword_ranking_functions") == 1
     assert val(samples, "ballast_qdrant_requests_total") == 0
     assert val(samples, "ballast_qdrant_errors_total") == 0
 

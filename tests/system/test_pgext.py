@@ -8,6 +8,7 @@ again after a minute; the test makes that minute pass by restarting
 instead, and checks the very next search after the drop for the other
 direction).  Rankings are the same either way.
 """
+import http.client
 import os
 import shutil
 import subprocess
@@ -18,6 +19,8 @@ from authlib import Api, Principal, bearer
 from contentlib import psql_super, push, search
 
 PW = "pgext-password-1"
+MPORT = harness.free_port()
+CONF = "metrics on 127.0.0.1 port %d\n" % MPORT
 DOCS = [
     {"external_id": "x1", "title": "Kestrel", "text": "kestrel kestrel over the heath"},
     {"external_id": "x2", "title": "Heath", "text": "heather on the heath, a kestrel once"},
@@ -40,6 +43,18 @@ def rankings(api, k, coll):
 def ranking_logs(suite):
     return [l.split("keyword ranking: ", 1)[1][:3] for l in suite.log_text().splitlines()
             if "keyword ranking: " in l]
+
+
+def ranking_gauge():
+    """ballast_keyword_ranking_functions from GET /metrics."""
+    c = http.client.HTTPConnection("127.0.0.1", MPORT, timeout=10)
+    c.request("GET", "/metrics")
+    text = c.getresponse().read().decode()
+    c.close()
+    vals = [l.split()[1] for l in text.splitlines()
+            if l.startswith("ballast_keyword_ranking_functions ")]
+    assert len(vals) == 1, text[-2000:]
+    return int(vals[0])
 
 
 def installed(suite):
@@ -66,6 +81,7 @@ def test_pgext_dropped_and_installed(suite):
     with_c = rankings(api, k, coll)
     assert with_c[0][:2] == ["x1", "x2"], with_c
     assert ranking_logs(suite) == ["bal"], ranking_logs(suite)
+    assert ranking_gauge() == 1
 
     # Dropped under a running indexd: the next search is answered, in SQL.
     psql_super(suite, DROP)
@@ -73,6 +89,7 @@ def test_pgext_dropped_and_installed(suite):
     harness.wait_for(lambda: ranking_logs(suite) == ["bal", "SQL"], 5,
                      what="indexd to log SQL ranking")
     assert "once more" in suite.log_text()
+    assert ranking_gauge() == 0
 
     # Installed as indexd(8) says, by the superuser, from make install's files.
     lib, script = installed(suite)
@@ -86,6 +103,7 @@ def test_pgext_dropped_and_installed(suite):
     suite.start()
     assert rankings(api, k, coll) == with_c
     assert ranking_logs(suite)[-1] == "bal", ranking_logs(suite)
+    assert ranking_gauge() == 1
     for d in STATE:
         shutil.rmtree(d, ignore_errors=True)
 

@@ -104,6 +104,7 @@ test_counters_without_database(void **state)
 	    "ballast_postgres_errors_total{process=\"indexd\"}") >= 1);
 	assert_int_equal(count_lines(t, "ballast_documents"), 0);
 	assert_int_equal(count_lines(t, "ballast_sync_jobs"), 0);
+	assert_int_equal(count_lines(t, "ballast_keyword_ranking"), 0);
 	assert_int_equal(count_lines(t,
 	    "# TYPE ballast_sync_runs_total counter\n"), 1);
 	assert_int_equal(count_lines(t, "# HELP ballast_sync_runs_total "), 1);
@@ -130,6 +131,8 @@ test_gauges_and_errors_with_database(void **state)
 	metrics_sync_run("failed", &c);		/* drops any cached read */
 	assert_non_null(t = metrics_text(&e));
 	err0 = sample(t, "ballast_postgres_errors_total{process=\"indexd\"}");
+	/* The test cluster has them (scripts/setup-var). */
+	assert_int_equal(sample(t, "ballast_keyword_ranking_functions"), 1);
 	docs = sample(t, "ballast_documents");
 	assert_int_equal(docs, count_all(admin,
 	    "SELECT count(*) FROM documents"));
