@@ -367,6 +367,66 @@ test_rls_without_scope(void **state)
 		assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
 		PQclear(r);
 	}
+	/*
+	 * Under a scope (etc/schema/020_scope_once.sql: read once per
+	 * statement): a write to another collection, or of a personal row
+	 * for someone other than the scope's owner, is refused; the owner's
+	 * own is written and read back; another owner does not see it.
+	 */
+	{
+		static const char *const tries[][3] = {
+			/* scope collection, scope owner, row owner: refused */
+			{ "c1", "u1", "NULL" }, { "c2", "u2", "u1" },
+			{ "c2", "", "u1" },
+		};
+		const char	*coll, *own;
+
+		for (size_t i = 0; i < nitems(tries); i++) {
+			PGresult	*r;
+
+			coll = tries[i][0][1] == '1' ? f->c1 : f->c2;
+			own = tries[i][1][0] == '\0' ? "" : tries[i][1][1] ==
+			    '1' ? f->u1 : f->u2;
+			exec_ok(f->db, "BEGIN");
+			snprintf(sql, sizeof(sql), "SELECT set_config("
+			    "'ballast.collections', '%s', true), set_config("
+			    "'ballast.owner', '%s', true)", coll, own);
+			exec_ok(f->db, sql);
+			snprintf(sql, sizeof(sql), "INSERT INTO documents "
+			    "(collection_id, owner_user, external_id, "
+			    "content_hash) VALUES ('%s', %s%s%s, 'sneak', "
+			    "'\\x%064d')", f->c2, tries[i][2][0] == 'N' ? "" :
+			    "'", tries[i][2][0] == 'N' ? "NULL" : tries[i][2][1]
+			    == '1' ? f->u1 : f->u2, tries[i][2][0] == 'N' ? "" :
+			    "'", 0);
+			r = PQexec(f->db, sql);
+			if (PQresultStatus(r) != PGRES_FATAL_ERROR)
+				fail_msg("written: %zu", i);
+			PQclear(r);
+			exec_ok(f->db, "ROLLBACK");
+		}
+		exec_ok(f->db, "BEGIN");
+		snprintf(sql, sizeof(sql), "SELECT set_config("
+		    "'ballast.collections', '%s', true), set_config("
+		    "'ballast.owner', '%s', true)", f->c2, f->u1);
+		exec_ok(f->db, sql);
+		snprintf(sql, sizeof(sql), "INSERT INTO documents "
+		    "(collection_id, owner_user, external_id, content_hash) "
+		    "VALUES ('%s', '%s', 'mine', '\\x%064d')", f->c2, f->u1,
+		    0);
+		exec_ok(f->db, sql);
+		assert_int_equal(count_of(f->db, "SELECT count(*) FROM "
+		    "documents WHERE external_id = 'mine'"), 1);
+		snprintf(sql, sizeof(sql), "SELECT set_config("
+		    "'ballast.owner', '%s', true)", f->u2);
+		exec_ok(f->db, sql);
+		assert_int_equal(count_of(f->db, "SELECT count(*) FROM "
+		    "documents WHERE external_id = 'mine'"), 0);
+		exec_ok(f->db, "SELECT set_config('ballast.owner', '', true)");
+		assert_int_equal(count_of(f->db, "SELECT count(*) FROM "
+		    "documents WHERE external_id = 'mine'"), 0);
+		exec_ok(f->db, "ROLLBACK");
+	}
 	/* ballast_index owns nothing and cannot read identity tables. */
 	{
 		PGresult *r = PQexec(f->db, "SELECT email FROM users");
