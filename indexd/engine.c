@@ -1,7 +1,6 @@
 /* Setting up the content engine (see engine.h). */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/log.h"
 #include "common/util.h"
@@ -22,11 +21,11 @@ static struct prepared {
 	const char	*names[PREP_NAMES];	/* string literals */
 	size_t		 n;
 	int		 bm25;	/* -1 not asked yet, else engine_pg_bm25() */
-	time_t		 bm25_asked;	/* monotonic seconds */
+	uint64_t	 bm25_asked;	/* now_ms() */
 } prep[PREP_CONNS];
 
 /* A "no" is asked again after this long: installing needs no restart. */
-#define BM25_ASK_AGAIN	60
+#define BM25_ASK_AGAIN_MS	60000
 
 static struct prepared *
 prepared_of(PGconn *db)
@@ -78,19 +77,10 @@ engine_prepared(PGconn *db, const char *name, const char *sql, int nparams,
 	return r;
 }
 
-static time_t
-monotonic_seconds(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 /*
  * Whether the database has pgext/ballast_bm25.sql's functions: asked on
  * a connection's first search, and again after a "no" once
- * BM25_ASK_AGAIN seconds have passed or after engine_pg_bm25_forget().
+ * BM25_ASK_AGAIN_MS have passed or after engine_pg_bm25_forget().
  * Only a superuser can install them; without them keyword search ranks
  * with the same arithmetic in SQL.
  */
@@ -100,10 +90,10 @@ engine_pg_bm25(PGconn *db)
 	struct prepared	*pp = prepared_of(db);
 	PGresult	*r;
 	int		 had = pp->bm25;
-	time_t		 now = monotonic_seconds();
+	uint64_t	 now = now_ms();
 
 	if (pp->bm25 == 1 || (pp->bm25 == 0 &&
-	    now - pp->bm25_asked < BM25_ASK_AGAIN))
+	    now - pp->bm25_asked < BM25_ASK_AGAIN_MS))
 		return pp->bm25;
 	r = PQexec(db, "SELECT to_regprocedure('ballast_tf(tsvector, text[], "
 	    "integer)') IS NOT NULL AND to_regprocedure('ballast_df(integer[])"

@@ -214,21 +214,29 @@ ids_of(PGconn *db, const char *name, const char *sql, int np,
 	"cardinality(u.weights) + (" BM25_TITLE " - 2) * " \
 	"cardinality(array_positions(u.weights, 'A')) AS tf FROM "
 
-#define BM25_H_TAIL \
-	", ql, LATERAL unnest(" BM25_QLEX ") AS u WHERE c.tsv @@ q AND " \
-	"c.collection_id = ANY ($2::uuid[])"
-
-#define BM25_DF_SCAN \
-	"t AS MATERIALIZED (SELECT l.lex, ln(1 + (st.n - d.df + 0.5) / " \
-	"(d.df + 0.5)) AS idf FROM st, ql, unnest(ql.a) AS l(lex), " \
+/* Shared by both forms: candidates, idf, a word's df counted. */
+#define BM25_FROM	"chunks c, ballast_any_query($1) q"
+#define BM25_FROM_DOCS \
+	"chunks c JOIN documents d ON d.id = c.document_id, " \
+	"ballast_any_query($1) q"
+#define BM25_MATCH	"c.tsv @@ q AND c.collection_id = ANY ($2::uuid[])"
+#define BM25_IDF(df) \
+	"ln(1 + (st.n - " df " + 0.5) / (" df " + 0.5))"
+#define BM25_DF_COUNT \
 	"LATERAL (SELECT count(*) AS df FROM chunks c WHERE " \
 	"c.tsv @@ quote_literal(l.lex)::tsquery AND " \
-	"c.collection_id = ANY ($2::uuid[])) d), "
+	"c.collection_id = ANY ($2::uuid[])) d"
+
+#define BM25_H_TAIL \
+	", ql, LATERAL unnest(" BM25_QLEX ") AS u WHERE " BM25_MATCH
+
+#define BM25_DF_SCAN \
+	"t AS MATERIALIZED (SELECT l.lex, " BM25_IDF("d.df") " AS idf FROM " \
+	"st, ql, unnest(ql.a) AS l(lex), " BM25_DF_COUNT "), "
 
 #define BM25_DF_H \
-	"t AS MATERIALIZED (SELECT h.lexeme AS lex, ln(1 + (st.n - " \
-	"count(*) + 0.5) / (count(*) + 0.5)) AS idf FROM h, st " \
-	"GROUP BY h.lexeme, st.n) "
+	"t AS MATERIALIZED (SELECT h.lexeme AS lex, " BM25_IDF("count(*)") \
+	" AS idf FROM h, st GROUP BY h.lexeme, st.n) "
 
 #define BM25_RANK \
 	"SELECT h.id FROM h JOIN t ON t.lex = h.lexeme, st GROUP BY h.id " \
@@ -250,23 +258,17 @@ ids_of(PGconn *db, const char *name, const char *sql, int np,
 	"h AS MATERIALIZED (SELECT c.id, c.len, ballast_tf(c.tsv, ql.a, " \
 	BM25_TITLE ") AS tf FROM "
 
-#define BM25C_H_TAIL \
-	", ql WHERE c.tsv @@ q AND c.collection_id = ANY ($2::uuid[])"
-
-#define BM25C_IDF(df) \
-	"array_agg(ln(1 + (st.n - " df " + 0.5) / (" df " + 0.5)) "
+#define BM25C_H_TAIL	", ql WHERE " BM25_MATCH
 
 #define BM25C_DF_SCAN \
-	"t AS MATERIALIZED (SELECT " BM25C_IDF("d.df") "ORDER BY l.i) AS idf " \
-	"FROM st, ql, unnest(ql.a) WITH ORDINALITY AS l(lex, i), " \
-	"LATERAL (SELECT count(*) AS df FROM chunks c WHERE " \
-	"c.tsv @@ quote_literal(l.lex)::tsquery AND " \
-	"c.collection_id = ANY ($2::uuid[])) d), "
+	"t AS MATERIALIZED (SELECT array_agg(" BM25_IDF("d.df") " ORDER BY " \
+	"l.i) AS idf FROM st, ql, unnest(ql.a) WITH ORDINALITY AS l(lex, i), " \
+	BM25_DF_COUNT "), "
 
 #define BM25C_DF_H \
-	"t AS MATERIALIZED (SELECT " BM25C_IDF("u.df") "ORDER BY u.i) AS idf " \
-	"FROM st, unnest((SELECT ballast_df(h.tf) FROM h)) WITH ORDINALITY " \
-	"AS u(df, i)) "
+	"t AS MATERIALIZED (SELECT array_agg(" BM25_IDF("u.df") " ORDER BY " \
+	"u.i) AS idf FROM st, unnest((SELECT ballast_df(h.tf) FROM h)) " \
+	"WITH ORDINALITY AS u(df, i)) "
 
 #define BM25C_RANK \
 	"SELECT h.id FROM h, t, st ORDER BY ballast_bm25(h.tf, h.len, t.idf, " \
@@ -284,13 +286,12 @@ keyword_ids_c(struct engine *e, const struct search_params *sp,
 
 	if (!has_filters(sp))
 		n = ids_of(e->db, "search_keyword_c", BM25_HEAD BM25C_H
-		    "chunks c, ballast_any_query($1) q" BM25C_H_TAIL NO_FILTERS
-		    "), " BM25C_DF_H BM25C_RANK, 7, p, out, err, errlen);
+		    BM25_FROM BM25C_H_TAIL NO_FILTERS "), " BM25C_DF_H
+		    BM25C_RANK, 7, p, out, err, errlen);
 	else
 		n = ids_of(e->db, "search_keyword_filtered_c", BM25_HEAD
-		    BM25C_DF_SCAN BM25C_H "chunks c JOIN documents d ON d.id = "
-		    "c.document_id, ballast_any_query($1) q" BM25C_H_TAIL
-		    FILTERS ") " BM25C_RANK, 7, p, out, err, errlen);
+		    BM25C_DF_SCAN BM25C_H BM25_FROM_DOCS BM25C_H_TAIL FILTERS
+		    ") " BM25C_RANK, 7, p, out, err, errlen);
 	/* Dropped under us, say: search_run() tries once more. */
 	if (n < 0) {
 		e->bm25_failed = 1;
@@ -313,12 +314,11 @@ keyword_ids(struct engine *e, const struct search_params *sp,
 		return keyword_ids_c(e, sp, p, out, err, errlen);
 	if (!has_filters(sp))
 		return ids_of(e->db, "search_keyword", BM25_HEAD BM25_H
-		    "chunks c, ballast_any_query($1) q" BM25_H_TAIL NO_FILTERS
-		    "), " BM25_DF_H BM25_RANK, 7, p, out, err, errlen);
+		    BM25_FROM BM25_H_TAIL NO_FILTERS "), " BM25_DF_H BM25_RANK,
+		    7, p, out, err, errlen);
 	return ids_of(e->db, "search_keyword_filtered", BM25_HEAD BM25_DF_SCAN
-	    BM25_H "chunks c JOIN "
-	    "documents d ON d.id = c.document_id, ballast_any_query($1) q"
-	    BM25_H_TAIL FILTERS ") " BM25_RANK, 7, p, out, err, errlen);
+	    BM25_H BM25_FROM_DOCS BM25_H_TAIL FILTERS ") " BM25_RANK, 7, p,
+	    out, err, errlen);
 }
 
 /*

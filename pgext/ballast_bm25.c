@@ -40,6 +40,12 @@ PG_FUNCTION_INFO_V1(ballast_tf);
 PG_FUNCTION_INFO_V1(ballast_df_add);
 PG_FUNCTION_INFO_V1(ballast_bm25);
 
+static int
+nitems(ArrayType *a)
+{
+	return ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+}
+
 static void
 check_array(ArrayType *a, Oid type, const char *what)
 {
@@ -50,15 +56,9 @@ check_array(ArrayType *a, Oid type, const char *what)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 		    errmsg("%s: must be one-dimensional without NULLs",
 		    what)));
-	if (ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a)) > MAX_LEXEMES)
+	if (nitems(a) > MAX_LEXEMES)
 		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 		    errmsg("%s: more than %d elements", what, MAX_LEXEMES)));
-}
-
-static int
-nitems(ArrayType *a)
-{
-	return ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
 }
 
 /* The entry of tsv holding lexeme (len bytes), or NULL: a binary search. */

@@ -11,10 +11,9 @@
 -- (WITH CHECK): load_all, or a collection of the scope and a row that
 -- is shared or the scope owner's.  (The second ::uuid[] makes "= ANY"
 -- take the subquery's one value as the array, not its rows.)
--- ballast_in_scope() stays, for
--- anything else that asks.  (A function cannot carry the subqueries:
--- PostgreSQL does not inline one that has them, and would then call it
--- per row.)
+-- ballast_in_scope() stays, for anything else that asks.  (A function
+-- cannot carry the subqueries: PostgreSQL does not inline one that has
+-- them, and would then call it per row.)
 DO $$
 DECLARE
 	expr text := '(SELECT coalesce(current_setting(''ballast.load_all'', '

@@ -27,7 +27,6 @@ DOCS = [
     {"external_id": "x3", "title": "Moor", "text": "grouse and heather on the moor"},
     {"external_id": "x4", "title": "Falcon", "text": "a falcon, not a kestrel, over the moor"},
 ]
-STATE = []   # make install's folders, removed at the end
 QUERIES = ("kestrel", "heath kestrel", "heather moor", "falcon grouse kestrel")
 DROP = ("DROP AGGREGATE ballast_df(integer[]); "
         "DROP FUNCTION ballast_df_add(bigint[], integer[]), "
@@ -57,9 +56,8 @@ def ranking_gauge():
     return int(vals[0])
 
 
-def installed(suite):
-    """make install into a folder of its own; the module's and script's paths."""
-    d = tempfile.mkdtemp(prefix="pgext-", dir=harness.test_base())
+def install_into(d):
+    """make install into d; the module's (without .so) and script's paths."""
     os.chmod(d, 0o755)
     r = subprocess.run(["make", "-C", harness.TOP, "BUILD=" + harness.BUILD,
                         "DESTDIR=" + d, "PREFIX=/usr/local", "install"],
@@ -92,8 +90,19 @@ def test_pgext_dropped_and_installed(suite):
     assert ranking_gauge() == 0
 
     # Installed as indexd(8) says, by the superuser, from make install's files.
-    lib, script = installed(suite)
-    STATE.append(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(lib)))))
+    d = tempfile.mkdtemp(prefix="pgext-", dir=harness.test_base())
+    try:
+        reinstall(suite, d)
+        assert rankings(api, k, coll) == with_c
+        assert ranking_logs(suite)[-1] == "bal", ranking_logs(suite)
+        assert ranking_gauge() == 1
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def reinstall(suite, d):
+    """The functions from make install's files, as indexd(8) says; a restart."""
+    lib, script = install_into(d)
     r = subprocess.run([os.path.join(harness.TOP, "scripts", "pg-cluster"), suite.dir,
                         "psql", "-d", "ballast", "-q", "-v", "lib=" + lib, "-f", script],
                        capture_output=True, text=True, timeout=60)
@@ -101,11 +110,6 @@ def test_pgext_dropped_and_installed(suite):
     assert psql_super(suite, "SELECT probin FROM pg_proc WHERE proname = 'ballast_tf'") == lib
     suite.stop()
     suite.start()
-    assert rankings(api, k, coll) == with_c
-    assert ranking_logs(suite)[-1] == "bal", ranking_logs(suite)
-    assert ranking_gauge() == 1
-    for d in STATE:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 test_pgext_dropped_and_installed.FRESH = True

@@ -324,6 +324,37 @@ test_ingest_search_update_delete(void **state)
 	scope_free(&other);
 }
 
+/* In the open transaction, the scope indexd would set ("": no owner). */
+static void
+set_scope(PGconn *db, const char *coll, const char *owner)
+{
+	char	 sql[256];
+
+	snprintf(sql, sizeof(sql), "SELECT set_config('ballast.collections', "
+	    "'%s', true), set_config('ballast.owner', '%s', true)", coll,
+	    owner);
+	exec_ok(db, sql);
+}
+
+/* Whether a document of c2 owned by owner (NULL: shared) was written. */
+static int
+insert_doc(struct fx *f, const char *owner, const char *external_id)
+{
+	char		 sql[512], own[UUID_STR_LEN + 2] = "NULL";
+	PGresult	*r;
+	int		 ok;
+
+	if (owner != NULL)
+		snprintf(own, sizeof(own), "'%s'", owner);
+	snprintf(sql, sizeof(sql), "INSERT INTO documents (collection_id, "
+	    "owner_user, external_id, content_hash) VALUES ('%s', %s, '%s', "
+	    "'\\x%064d')", f->c2, own, external_id, 0);
+	r = PQexec(f->db, sql);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	return ok;
+}
+
 static void
 test_rls_without_scope(void **state)
 {
@@ -374,55 +405,28 @@ test_rls_without_scope(void **state)
 	 * own is written and read back; another owner does not see it.
 	 */
 	{
-		static const char *const tries[][3] = {
-			/* scope collection, scope owner, row owner: refused */
-			{ "c1", "u1", "NULL" }, { "c2", "u2", "u1" },
-			{ "c2", "", "u1" },
+		/* scope's collection, scope's owner ("": none), row's owner */
+		const char *const tries[][3] = {
+			{ f->c1, f->u1, NULL }, { f->c2, f->u2, f->u1 },
+			{ f->c2, "", f->u1 },
 		};
-		const char	*coll, *own;
 
 		for (size_t i = 0; i < nitems(tries); i++) {
-			PGresult	*r;
-
-			coll = tries[i][0][1] == '1' ? f->c1 : f->c2;
-			own = tries[i][1][0] == '\0' ? "" : tries[i][1][1] ==
-			    '1' ? f->u1 : f->u2;
 			exec_ok(f->db, "BEGIN");
-			snprintf(sql, sizeof(sql), "SELECT set_config("
-			    "'ballast.collections', '%s', true), set_config("
-			    "'ballast.owner', '%s', true)", coll, own);
-			exec_ok(f->db, sql);
-			snprintf(sql, sizeof(sql), "INSERT INTO documents "
-			    "(collection_id, owner_user, external_id, "
-			    "content_hash) VALUES ('%s', %s%s%s, 'sneak', "
-			    "'\\x%064d')", f->c2, tries[i][2][0] == 'N' ? "" :
-			    "'", tries[i][2][0] == 'N' ? "NULL" : tries[i][2][1]
-			    == '1' ? f->u1 : f->u2, tries[i][2][0] == 'N' ? "" :
-			    "'", 0);
-			r = PQexec(f->db, sql);
-			if (PQresultStatus(r) != PGRES_FATAL_ERROR)
+			set_scope(f->db, tries[i][0], tries[i][1]);
+			if (insert_doc(f, tries[i][2], "sneak"))
 				fail_msg("written: %zu", i);
-			PQclear(r);
 			exec_ok(f->db, "ROLLBACK");
 		}
 		exec_ok(f->db, "BEGIN");
-		snprintf(sql, sizeof(sql), "SELECT set_config("
-		    "'ballast.collections', '%s', true), set_config("
-		    "'ballast.owner', '%s', true)", f->c2, f->u1);
-		exec_ok(f->db, sql);
-		snprintf(sql, sizeof(sql), "INSERT INTO documents "
-		    "(collection_id, owner_user, external_id, content_hash) "
-		    "VALUES ('%s', '%s', 'mine', '\\x%064d')", f->c2, f->u1,
-		    0);
-		exec_ok(f->db, sql);
+		set_scope(f->db, f->c2, f->u1);
+		assert_true(insert_doc(f, f->u1, "mine"));
 		assert_int_equal(count_of(f->db, "SELECT count(*) FROM "
 		    "documents WHERE external_id = 'mine'"), 1);
-		snprintf(sql, sizeof(sql), "SELECT set_config("
-		    "'ballast.owner', '%s', true)", f->u2);
-		exec_ok(f->db, sql);
+		set_scope(f->db, f->c2, f->u2);
 		assert_int_equal(count_of(f->db, "SELECT count(*) FROM "
 		    "documents WHERE external_id = 'mine'"), 0);
-		exec_ok(f->db, "SELECT set_config('ballast.owner', '', true)");
+		set_scope(f->db, f->c2, "");
 		assert_int_equal(count_of(f->db, "SELECT count(*) FROM "
 		    "documents WHERE external_id = 'mine'"), 0);
 		exec_ok(f->db, "ROLLBACK");
@@ -574,12 +578,15 @@ test_bad_requests(void **state)
 	scope_free(&sc);
 }
 
-/* The titles of a keyword search's results, in order, comma-separated. */
+/*
+ * The titles of a keyword search's results (at most 50), in order,
+ * comma-separated; source, when not NULL, filters them.
+ */
 static void
 titles_in_order(struct fx *f, const struct scope *sc, const char *q,
-    char *out, size_t len)
+    const char *source, char *out, size_t len)
 {
-	struct search_params	 p = { q, SEARCH_KEYWORD, 10, 0, NULL, NULL,
+	struct search_params	 p = { q, SEARCH_KEYWORD, 50, 0, source, NULL,
 				    NULL, NULL };
 	char			 err[256];
 	json_t			*a, *v;
@@ -625,32 +632,9 @@ test_bm25_title_weight(void **state)
 	push(f, &sc, coll, 0, "{\"documents\":["
 	    "{\"external_id\":\"k\",\"title\":\"Kestrel\",\"text\":"
 	    "\"kestrel field notes\"}]}", &c);
-	titles_in_order(f, &sc, "kestrel", order, sizeof(order));
+	titles_in_order(f, &sc, "kestrel", NULL, order, sizeof(order));
 	assert_string_equal(order, "Cedar,Kestrel,Birch");
 	scope_free(&sc);
-}
-
-/* Same as titles_in_order, with filters (source) when given. */
-static void
-titles_filtered(struct fx *f, const struct scope *sc, const char *q,
-    const char *source, char *out, size_t len)
-{
-	struct search_params	 p = { q, SEARCH_KEYWORD, 50, 0, source, NULL,
-				    NULL, NULL };
-	char			 err[256];
-	json_t			*a, *v;
-	size_t			 i;
-
-	if ((a = search_run(&f->e, sc, &p, err, sizeof(err))) == NULL)
-		fail_msg("search: %s", err);
-	out[0] = '\0';
-	json_array_foreach(a, i, v) {
-		if (i > 0)
-			strlcat(out, ",", len);
-		strlcat(out, json_string_value(json_object_get(v, "title")),
-		    len);
-	}
-	json_decref(a);
 }
 
 /* A small deterministic generator: no rand(), the same corpus each run. */
@@ -726,10 +710,10 @@ test_bm25_c_and_sql_agree(void **state)
 			const char	*src = s == 2 ? "s1" : NULL;
 
 			f->e.bm25_sql = 0;
-			titles_filtered(f, sc, queries[q], src, c_order,
+			titles_in_order(f, sc, queries[q], src, c_order,
 			    sizeof(c_order));
 			f->e.bm25_sql = 1;
-			titles_filtered(f, sc, queries[q], src, sql_order,
+			titles_in_order(f, sc, queries[q], src, sql_order,
 			    sizeof(sql_order));
 			f->e.bm25_sql = 0;
 			if (strcmp(c_order, sql_order) != 0)
